@@ -1,0 +1,53 @@
+# nvme-tcp-ddp: one entry point for set-up, build, tests, waveforms and benchmarks.
+# `make help` lists the targets.
+
+SHELL := /bin/bash
+NPX   := npx --no-install
+
+.PHONY: help deps demo test sim lint synth waves bench typecheck clean
+
+help:
+	@echo "make deps            install system packages (Debian) and npm packages; safe to rerun"
+	@echo "make demo            build the RTL and co-simulate a CRC32C stream against the reference"
+	@echo "make test            the whole suite (typecheck, lint, unit, RTL and end-to-end tests)"
+	@echo "make sim [SHARD=i/n] the RTL regression only"
+	@echo "make lint            verilator --lint-only -Wall over rtl/"
+	@echo "make synth           synthesize every rtl/ module with the pinned Yosys; cells and depth"
+	@echo "make waves TEST=pat  rerun the tests matching pat with FST tracing; prints the files"
+	@echo "make bench           simulator, bridge and software benchmarks"
+	@echo "make build TOP=m [PARAMS='A=1 B=2']  verilate one top module into build/"
+	@echo "make clean           remove build outputs"
+
+deps:
+	bash scripts/deps.sh
+
+include tb/harness/harness.mk
+
+typecheck:
+	$(NPX) tsc --noEmit
+
+lint:
+	bash scripts/lint.sh
+
+synth:
+	node scripts/synth.mjs
+
+test: typecheck lint
+	$(NPX) vitest run
+
+SIM_ARGS := $(if $(SHARD),--shard=$(SHARD))
+sim:
+	$(NPX) vitest run test/rtl $(SIM_ARGS)
+
+waves:
+	@test -n "$(TEST)" || { echo "usage: make waves TEST=<test name pattern>"; exit 2; }
+	WAVES=1 $(NPX) vitest run -t "$(TEST)"
+
+demo:
+	$(NPX) tsx src/cli/demo.ts
+
+bench:
+	$(NPX) tsx bench/run.ts
+
+clean:
+	rm -rf build waves
