@@ -509,6 +509,14 @@ export function decodePdu(bytes: Uint8Array, o: DecodeOptions): DecodedPdu {
   return decoded;
 }
 
+/**
+ * Checks the data digest of a PDU decoded with `verifyDdgst: false` (an offloaded host does this only for PDUs
+ * the NIC did not vouch for). Undefined when the PDU carried no data digest.
+ */
+export function dataDigestMatches(d: DecodedPdu): boolean | undefined {
+  return d.ddgst === undefined ? undefined : crc32c(pduData(d.pdu)) === d.ddgst;
+}
+
 function hex32(n: number): string {
   return n.toString(16).padStart(8, "0");
 }
@@ -548,8 +556,8 @@ function readPdu(b: Uint8Array, kind: PduKind, data: Uint8Array): Pdu {
 
 // ---- encode ----
 
-/** The bytes that go in the data section: C2H/H2C data, in-capsule data, or TermReq error data. */
-function bodyOf(pdu: Pdu): Uint8Array {
+/** The bytes of a PDU's data section: C2H/H2C data, in-capsule data, or TermReq error data (else empty). */
+export function pduData(pdu: Pdu): Uint8Array {
   switch (pdu.kind) {
     case "H2CData":
     case "C2HData":
@@ -621,7 +629,7 @@ function writeSpecificHeader(out: Uint8Array, pdu: Pdu): void {
  */
 export function encodePdu(pdu: Pdu, o: EncodeOptions = {}): Uint8Array {
   const rule = ruleOf(pdu.kind);
-  const body = bodyOf(pdu);
+  const body = pduData(pdu);
   const hasData = rule.body === "data" || (rule.body === "optional" && body.length > 0);
   const hd = o.hdgst && (rule.flags & HDGST) !== 0 ? DIGEST_LENGTH : 0;
   const dd = o.ddgst && (rule.flags & DDGST) !== 0 && hasData ? DIGEST_LENGTH : 0;
