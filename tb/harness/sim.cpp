@@ -161,14 +161,16 @@ void Sim::noteEvent() {
 
     event_.kind = error ? SimEvent::Kind::Assertion : SimEvent::Kind::Finished;
     event_.cycle = cycle_;
-    // Keep the %Error lines; an assertion's line reads "... Assertion failed in <hierarchy>: <text>".
+    // Keep the %Error lines (or the $finish line). An assertion's line reads
+    // "[time] %Error: file:line: Assertion failed in <hierarchy>: <text>".
     size_t from = 0;
     while (from < g_simOutput.size()) {
         size_t eol = g_simOutput.find('\n', from);
         if (eol == std::string::npos) eol = g_simOutput.size();
         const std::string line = g_simOutput.substr(from, eol - from);
         from = eol + 1;
-        if (line.find("%Error") == std::string::npos) continue;
+        const bool finishLine = !error && line.find("$finish") != std::string::npos;
+        if (line.find("%Error") == std::string::npos && !finishLine) continue;
         if (!event_.message.empty()) event_.message += '\n';
         event_.message += line;
         const std::string marker = "Assertion failed in ";
