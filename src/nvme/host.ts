@@ -1,0 +1,491 @@
+// Software NVMe/TCP host (the "ULP"), shaped like Linux drivers/nvme/host/tcp.c (facts 1.9):
+//  - one queue per TCP connection: ICReq/ICResp, then Fabrics Connect (admin qid 0 or an I/O queue);
+//  - Read/Write commands with Linux CIDs (4-bit generation counter in bits 15:12 over a tag in 11:0);
+//  - a receive state machine fed with in-order byte chunks split anywhere (from a TcpReceiver), with three
+//    states as in Linux: HEADER (accumulate 24 (+4) bytes), DATA (stream C2HData payload into the read buffer),
+//    DDGST (accumulate the 4 digest bytes and compare).
+// Copying C2HData payload into the read buffer (copyPayload) and the software CRC over it (crcPayload) are
+// separate, counted steps: the offload path will skip the copy where the NIC already placed the bytes and the
+// CRC where the NIC vouched for the digest.
+// Any protocol violation by the controller fails the queue for good (Linux starts error recovery); a data digest
+// mismatch only fails the command (NVME_SC_DATA_XFER_ERROR), as in Linux.
+
+import { crc32c, DIGEST_LENGTH, readDigest } from "./crc32c.js";
+import {
+  COMMON_HEADER_LENGTH,
+  decodePdu,
+  type DecodeOptions,
+  encodePdu,
+  isPlausibleC2HHeader,
+  type Pdu,
+  PduError,
+  PduFlags,
+  PduType,
+  peekPduLengths,
+  type R2TPdu,
+} from "./pdu.js";
+import {
+  type Cqe,
+  cqeStatus,
+  encodeConnectData,
+  le,
+  makeCid,
+  type Sqe,
+  sglInCapsule,
+  sglTransport,
+  StatusCodeType,
+  statusOk,
+} from "./sqe.js";
+
+/** NVME_SC_DATA_XFER_ERROR: what Linux completes a command with when its data digest does not match. */
+export const DATA_TRANSFER_ERROR_STATUS = cqeStatus(StatusCodeType.Generic, 0x04);
+
+export interface HostConfig {
+  /** Ask for header / data digests in the ICReq. */
+  hdgst: boolean;
+  ddgst: boolean;
+  /** Commands in flight at most (tags 0..queueDepth-1). */
+  queueDepth: number;
+  /** 0 = admin queue, >= 1 = I/O queue. */
+  qid: number;
+  /** Controller id for an I/O queue's Connect (returned by the admin queue's Connect). */
+  cntlid?: number;
+  /** Logical block size of the namespaces this host reads and writes. */
+  blockSize: number;
+  /** Writes of at most this many bytes go in the command capsule, larger ones wait for R2T. Default 4096. */
+  inCapsuleDataLimit?: number;
+  /** Linux's NVME_QUIRK_SKIP_CID_GEN when false: CID == tag. Default true. */
+  cidGeneration?: boolean;
+  subnqn?: string;
+  hostnqn?: string;
+}
+
+export interface HostCounters {
+  pdusReceived: number;
+  c2hDataPdus: number;
+  /** C2HData payload bytes copied into read buffers by software. */
+  bytesCopied: number;
+  /** Bytes the software CRC32C ran over (data digests). */
+  bytesCrcd: number;
+  /** C2HData PDUs whose data digest did not match. */
+  ddgstErrors: number;
+  commandsSent: number;
+  commandsCompleted: number;
+  h2cDataPdus: number;
+}
+
+export interface IoResult {
+  cid: number;
+  /** The raw CQE status field (0 = success); DATA_TRANSFER_ERROR_STATUS after a data digest mismatch. */
+  status: number;
+  /** Read data (empty for writes). */
+  data: Uint8Array;
+}
+
+/** A fatal error of the queue: the controller broke the protocol (or a PduError's code says how). */
+export class HostProtocolError extends Error {
+  override readonly name = "HostProtocolError";
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(`${code}: ${message}`);
+  }
+}
+
+type Purpose = "connect" | "read" | "write";
+
+interface Request {
+  cid: number;
+  tag: number;
+  purpose: Purpose;
+  /** Read destination or write source. */
+  buffer: Uint8Array;
+  /** Set by a data digest mismatch; overrides the CQE status as in Linux. */
+  status: number;
+  resolve: (r: IoResult & { cqe?: Cqe }) => void;
+  reject: (e: Error) => void;
+}
+
+/** A command waiting for a free tag. */
+interface Waiter {
+  start: (tag: number) => void;
+  reject: (e: Error) => void;
+}
+
+/** The C2HData PDU whose payload is being received. */
+interface DataInProgress {
+  req: Request;
+  /** Next write position in the request's buffer. */
+  at: number;
+  remaining: number;
+  flags: number;
+  /** Running CRC32C of the payload (when data digests are on). */
+  crc: number | undefined;
+}
+
+type RxState = "header" | "data" | "ddgst";
+
+const IC_PDU_LENGTH = 128;
+const DEFAULT_HOSTNQN = "nqn.2014-08.org.nvmexpress:uuid:00000000-0000-0000-0000-000000000001";
+
+export class NvmeTcpHost {
+  readonly counters: HostCounters = {
+    pdusReceived: 0,
+    c2hDataPdus: 0,
+    bytesCopied: 0,
+    bytesCrcd: 0,
+    ddgstErrors: 0,
+    commandsSent: 0,
+    commandsCompleted: 0,
+    h2cDataPdus: 0,
+  };
+  /** Set once the queue failed; every later operation rejects with it. */
+  failure: HostProtocolError | undefined;
+  /** The controller id the Connect returned. */
+  cntlid: number | undefined;
+  /** maxh2cdata from the ICResp. */
+  maxh2cdata = 0;
+
+  private readonly config: Required<Omit<HostConfig, "cntlid">> & { cntlid?: number };
+  /** Digests in effect: none until the ICResp arrives. */
+  private digests = { hdgst: false, ddgst: false };
+  private icDone = false;
+  private pendingIc: { resolve: () => void; reject: (e: Error) => void } | undefined;
+
+  private readonly requests = new Map<number, Request>();
+  private readonly freeTags: number[];
+  private readonly genctr: number[];
+  private readonly waiters: Waiter[] = [];
+
+  // Receive state machine.
+  private state: RxState = "header";
+  /** Header bytes accumulated (a whole PDU for PDUs without data). */
+  private header = new Uint8Array(IC_PDU_LENGTH);
+  private headerHave = 0;
+  /** How many header bytes to accumulate: 8 until the common header is read, then the header or whole PDU. */
+  private headerWant = COMMON_HEADER_LENGTH;
+  private data: DataInProgress | undefined;
+  private ddgst = new Uint8Array(DIGEST_LENGTH);
+  private ddgstHave = 0;
+
+  constructor(
+    config: HostConfig,
+    /** Sends bytes to the controller (the host's side of the TCP connection). */
+    private readonly transmit: (bytes: Uint8Array) => void,
+  ) {
+    this.config = {
+      inCapsuleDataLimit: 4096,
+      cidGeneration: true,
+      subnqn: "nqn.2024-01.io.example:ddpsim",
+      hostnqn: DEFAULT_HOSTNQN,
+      ...config,
+    };
+    if (!Number.isInteger(config.queueDepth) || config.queueDepth < 1 || config.queueDepth > 4096) {
+      throw new RangeError(`queueDepth must be 1..4096, got ${config.queueDepth}`);
+    }
+    this.freeTags = Array.from({ length: config.queueDepth }, (_, i) => config.queueDepth - 1 - i);
+    this.genctr = new Array<number>(config.queueDepth).fill(0);
+  }
+
+  /** Digests negotiated with the controller (valid once connect() has passed the ICResp). */
+  get negotiated(): { hdgst: boolean; ddgst: boolean } {
+    return { ...this.digests };
+  }
+
+  /** Commands sent and not yet completed. */
+  get outstanding(): number {
+    return this.requests.size;
+  }
+
+  // ---- control path ----
+
+  /** ICReq/ICResp, then Fabrics Connect. Resolves with the controller id. */
+  async connect(): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.pendingIc = { resolve, reject };
+      this.send({ kind: "ICReq", pfv: 0, hpda: 0, hdgstEnable: this.config.hdgst, ddgstEnable: this.config.ddgst, maxr2t: 0 });
+    });
+    const connectData = encodeConnectData({
+      hostId: new Uint8Array(16).fill(0x11),
+      cntlid: this.config.qid === 0 ? 0xffff : (this.config.cntlid ?? 0xffff),
+      subnqn: this.config.subnqn,
+      hostnqn: this.config.hostnqn,
+    });
+    const result = await this.submit("connect", connectData, true, (cid) => ({
+      kind: "Connect",
+      cid,
+      recfmt: 0,
+      qid: this.config.qid,
+      sqsize: this.config.queueDepth - 1,
+      cattr: 0,
+      kato: 0,
+      sgl: sglInCapsule(connectData.length),
+    }));
+    if (!statusOk(result.status)) throw new HostProtocolError("CONNECT_FAILED", `Connect failed with status 0x${result.status.toString(16)}`);
+    this.cntlid = Number((result.cqe?.result ?? 0n) & 0xffffn);
+    return this.cntlid;
+  }
+
+  // ---- I/O ----
+
+  /** Reads nlb blocks (1-based count) starting at slba. */
+  read(nsid: number, slba: number, nlb: number): Promise<IoResult> {
+    const buffer = new Uint8Array(nlb * this.config.blockSize);
+    return this.submit("read", buffer, false, (cid) => ({ kind: "Read", cid, nsid, slba: BigInt(slba), nlb: nlb - 1, sgl: sglTransport(buffer.length) }));
+  }
+
+  /** Writes whole blocks starting at slba. */
+  write(nsid: number, slba: number, data: Uint8Array): Promise<IoResult> {
+    if (data.length === 0 || data.length % this.config.blockSize !== 0) throw new RangeError(`write of ${data.length} bytes is not a whole number of blocks`);
+    const nlb = data.length / this.config.blockSize;
+    const inCapsule = data.length <= this.config.inCapsuleDataLimit;
+    return this.submit("write", data, inCapsule, (cid) => ({
+      kind: "Write",
+      cid,
+      nsid,
+      slba: BigInt(slba),
+      nlb: nlb - 1,
+      sgl: inCapsule ? sglInCapsule(data.length) : sglTransport(data.length),
+    }));
+  }
+
+  /** Takes a tag (waiting for one when the queue is full), builds the command with its CID and sends it. */
+  private submit(purpose: Purpose, buffer: Uint8Array, inCapsule: boolean, build: (cid: number) => Sqe): Promise<IoResult & { cqe?: Cqe }> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      const start = (tag: number): void => {
+        const cid = this.nextCid(tag);
+        const req: Request = { cid, tag, purpose, buffer, status: 0, resolve, reject };
+        this.requests.set(cid, req);
+        const sqe = build(cid);
+        this.counters.commandsSent++;
+        this.send(inCapsule ? { kind: "CapsuleCmd", sqe, data: buffer } : { kind: "CapsuleCmd", sqe });
+      };
+      const tag = this.freeTags.pop();
+      if (tag === undefined) this.waiters.push({ start, reject });
+      else start(tag);
+    });
+  }
+
+  /** Linux nvme_setup_cmd: the tag's generation counter advances on every use (and again on completion). */
+  private nextCid(tag: number): number {
+    if (!this.config.cidGeneration) return tag;
+    this.genctr[tag] = (this.genctr[tag]! + 1) & 0xf;
+    return makeCid(tag, this.genctr[tag]!);
+  }
+
+  private complete(req: Request, cqe: Cqe | undefined, status: number): void {
+    this.requests.delete(req.cid);
+    if (this.config.cidGeneration) this.genctr[req.tag] = (this.genctr[req.tag]! + 1) & 0xf;
+    this.counters.commandsCompleted++;
+    const finalStatus = req.status !== 0 ? req.status : status;
+    req.resolve({ cid: req.cid, status: finalStatus, data: req.purpose === "read" ? req.buffer : new Uint8Array(0), ...(cqe ? { cqe } : {}) });
+    const waiter = this.waiters.shift();
+    if (waiter) waiter.start(req.tag);
+    else this.freeTags.push(req.tag);
+  }
+
+  private send(pdu: Pdu): void {
+    this.transmit(encodePdu(pdu, this.digests));
+  }
+
+  // ---- receive path ----
+
+  /** Consumes in-order stream bytes from the controller, split anywhere. */
+  receive(chunk: Uint8Array): void {
+    if (this.failure) return;
+    try {
+      let pos = 0;
+      while (pos < chunk.length) {
+        const rest = chunk.subarray(pos);
+        if (this.state === "header") pos += this.receiveHeader(rest);
+        else if (this.state === "data") pos += this.receiveData(rest);
+        else pos += this.receiveDdgst(rest);
+      }
+    } catch (e) {
+      this.fail(e instanceof PduError ? new HostProtocolError(e.code, e.message) : e instanceof HostProtocolError ? e : new HostProtocolError("INTERNAL", String(e)));
+    }
+  }
+
+  private decodeOptions(): DecodeOptions {
+    return {
+      ...this.digests,
+      direction: "C2H",
+      pda: 0,
+      isKnownCid: (cid, kind) => this.isExpected(cid, kind),
+    };
+  }
+
+  /** Whether a PDU of `kind` may refer to `cid` now (Linux nvme_find_rq plus a type check). */
+  private isExpected(cid: number, kind: string): boolean {
+    const req = this.requests.get(cid);
+    if (!req) return false;
+    if (kind === "C2HData") return req.purpose === "read";
+    if (kind === "R2T") return req.purpose === "write";
+    return true;
+  }
+
+  private receiveHeader(bytes: Uint8Array): number {
+    const take = Math.min(this.headerWant - this.headerHave, bytes.length);
+    this.header.set(bytes.subarray(0, take), this.headerHave);
+    this.headerHave += take;
+    if (this.headerHave < this.headerWant) return take;
+
+    if (this.headerWant === COMMON_HEADER_LENGTH) {
+      // The common header decides how much more to read. Before the ICResp only an ICResp is acceptable.
+      if (!this.icDone && this.header[0] !== PduType.ICResp) throw new HostProtocolError("BAD_TYPE", `PDU type ${this.header[0]} before ICResp`);
+      if (this.icDone && this.header[0] === PduType.ICResp) throw new HostProtocolError("BAD_TYPE", "second ICResp");
+      const { headerLength, plen } = peekPduLengths(this.header, this.decodeOptions());
+      // C2HData is streamed after its header; every other C2H PDU is small (<= 152 bytes) and read whole.
+      this.headerWant = this.header[0] === PduType.C2HData ? headerLength : plen;
+      if (this.headerWant > this.header.length) {
+        const bigger = new Uint8Array(this.headerWant);
+        bigger.set(this.header.subarray(0, this.headerHave));
+        this.header = bigger;
+      }
+      return take;
+    }
+
+    this.counters.pdusReceived++;
+    const header = this.header.subarray(0, this.headerWant);
+    this.resetHeader();
+    if (header[0] === PduType.C2HData) this.startData(header);
+    else this.handlePdu(header);
+    return take;
+  }
+
+  private resetHeader(): void {
+    this.headerHave = 0;
+    this.headerWant = COMMON_HEADER_LENGTH;
+  }
+
+  /** Validates a C2HData header (as decodePdu would, without its data) and enters the DATA state. */
+  private startData(header: Uint8Array): void {
+    const v = le(header);
+    const hlen = header[2]!;
+    if (!isPlausibleC2HHeader(header, this.digests)) throw new HostProtocolError("BAD_DATAL", `C2HData datal ${v.getUint32(16, true)} inconsistent with plen ${v.getUint32(4, true)}`);
+    if (this.digests.hdgst) {
+      const expected = crc32c(header.subarray(0, hlen));
+      if (readDigest(header, hlen) !== expected) throw new HostProtocolError("HDGST_MISMATCH", "C2HData header digest mismatch");
+    }
+    const cid = v.getUint16(8, true);
+    const datao = v.getUint32(12, true);
+    const datal = v.getUint32(16, true);
+    const flags = header[1]!;
+    if (!this.isExpected(cid, "C2HData")) throw new HostProtocolError("BAD_CID", `C2HData for command id 0x${cid.toString(16)} which is not an outstanding read`);
+    if (datal === 0) throw new HostProtocolError("BAD_DATAL", "C2HData with no data");
+    if ((flags & (PduFlags.DATA_SUCCESS | PduFlags.DATA_LAST)) === PduFlags.DATA_SUCCESS) throw new HostProtocolError("BAD_FLAGS", "SUCCESS without LAST");
+    const req = this.requests.get(cid)!;
+    if (datao + datal > req.buffer.length) {
+      throw new HostProtocolError("DATA_OUT_OF_RANGE", `C2HData [${datao}, ${datao + datal}) beyond the ${req.buffer.length}-byte transfer of cid 0x${cid.toString(16)}`);
+    }
+    this.counters.c2hDataPdus++;
+    this.data = { req, at: datao, remaining: datal, flags, crc: undefined };
+    this.state = "data";
+  }
+
+  private receiveData(bytes: Uint8Array): number {
+    const d = this.data!;
+    const piece = bytes.subarray(0, Math.min(d.remaining, bytes.length));
+    this.copyPayload(d.req.buffer, d.at, piece);
+    if (this.digests.ddgst) d.crc = this.crcPayload(piece, d.crc);
+    d.at += piece.length;
+    d.remaining -= piece.length;
+    if (d.remaining === 0) {
+      if (this.digests.ddgst) {
+        this.state = "ddgst";
+        this.ddgstHave = 0;
+      } else {
+        this.endData();
+      }
+    }
+    return piece.length;
+  }
+
+  /** Copies C2HData payload into the read buffer (the step the offload skips for placed bytes). */
+  protected copyPayload(dst: Uint8Array, offset: number, src: Uint8Array): void {
+    dst.set(src, offset);
+    this.counters.bytesCopied += src.length;
+  }
+
+  /** Software CRC32C over payload bytes (the step the offload skips when the NIC checked the digest). */
+  protected crcPayload(bytes: Uint8Array, prev: number | undefined): number {
+    this.counters.bytesCrcd += bytes.length;
+    return crc32c(bytes, prev);
+  }
+
+  private receiveDdgst(bytes: Uint8Array): number {
+    const take = Math.min(DIGEST_LENGTH - this.ddgstHave, bytes.length);
+    this.ddgst.set(bytes.subarray(0, take), this.ddgstHave);
+    this.ddgstHave += take;
+    if (this.ddgstHave === DIGEST_LENGTH) {
+      const d = this.data!;
+      if (readDigest(this.ddgst, 0) !== d.crc) {
+        this.counters.ddgstErrors++;
+        d.req.status = DATA_TRANSFER_ERROR_STATUS;
+      }
+      this.endData();
+    }
+    return take;
+  }
+
+  private endData(): void {
+    const d = this.data!;
+    this.data = undefined;
+    this.state = "header";
+    if (d.flags & PduFlags.DATA_SUCCESS) this.complete(d.req, undefined, 0);
+  }
+
+  /** A whole PDU without streamed data: ICResp, CapsuleResp, R2T, C2HTermReq. */
+  private handlePdu(bytes: Uint8Array): void {
+    const decoded = decodePdu(bytes, this.decodeOptions());
+    const pdu = decoded.pdu;
+    switch (pdu.kind) {
+      case "ICResp": {
+        const want = this.config;
+        if (pdu.hdgstEnable !== want.hdgst || pdu.ddgstEnable !== want.ddgst) throw new HostProtocolError("BAD_ICRESP", "ICResp digests differ from the ICReq");
+        if (pdu.cpda !== 0) throw new HostProtocolError("BAD_ICRESP", `cpda ${pdu.cpda} (Linux accepts only 0)`);
+        this.digests = { hdgst: pdu.hdgstEnable, ddgst: pdu.ddgstEnable };
+        this.maxh2cdata = pdu.maxh2cdata;
+        this.icDone = true;
+        this.pendingIc?.resolve();
+        this.pendingIc = undefined;
+        return;
+      }
+      case "CapsuleResp": {
+        const req = this.requests.get(pdu.cqe.cid)!;
+        this.complete(req, pdu.cqe, pdu.cqe.status);
+        return;
+      }
+      case "R2T":
+        this.answerR2T(pdu);
+        return;
+      case "C2HTermReq":
+        throw new HostProtocolError("C2H_TERM_REQ", `controller terminated the connection: fes ${pdu.fes}, fei ${pdu.fei}`);
+      default:
+        throw new HostProtocolError("BAD_TYPE", `unexpected ${pdu.kind}`);
+    }
+  }
+
+  /** Sends the requested range of a write's data in H2CData PDUs of at most maxh2cdata bytes. */
+  private answerR2T(r2t: R2TPdu): void {
+    const req = this.requests.get(r2t.cccid)!;
+    const end = r2t.r2to + r2t.r2tl;
+    if (end > req.buffer.length) throw new HostProtocolError("DATA_OUT_OF_RANGE", `R2T [${r2t.r2to}, ${end}) beyond the ${req.buffer.length}-byte write`);
+    for (let at = r2t.r2to; at < end; at += this.maxh2cdata) {
+      const stop = Math.min(end, at + this.maxh2cdata);
+      this.counters.h2cDataPdus++;
+      this.send({ kind: "H2CData", cccid: req.cid, ttag: r2t.ttag, datao: at, last: stop === end, data: req.buffer.subarray(at, stop) });
+    }
+  }
+
+  private fail(error: HostProtocolError): void {
+    this.failure = error;
+    this.pendingIc?.reject(error);
+    this.pendingIc = undefined;
+    for (const req of this.requests.values()) req.reject(error);
+    this.requests.clear();
+    for (const w of this.waiters.splice(0)) w.reject(error);
+  }
+}
