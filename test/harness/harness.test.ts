@@ -1,8 +1,9 @@
 // The C++ co-simulation harness (tb/harness) against docs/cosim-protocol.md, over raw ZeroMQ.
 // Oracles: the fixtures' SystemVerilog (port list parsed from the source, wide_out = wide_in + 1,
 // count += 1 per cycle out of reset, a one-beat-per-cycle register slice) and AXI-Stream arithmetic.
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -35,8 +36,9 @@ const randomBig = (bits: number): bigint => {
   for (let i = 0; i < bits; i += 32) v = (v << 32n) | BigInt(rng.u32());
   return v & ((1n << BigInt(bits)) - 1n);
 };
+// Random pause pattern with at least one cycle not paused (all ones would stall for ever).
 const pausePattern = (): string =>
-  Array.from({ length: rng.range(1, 12) }, () => (rng.chance(0.35) ? "1" : "0")).join("");
+  Array.from({ length: rng.range(1, 12) }, () => (rng.chance(0.35) ? "1" : "0")).join("") + "0";
 const fst2vcd = spawnSync("fst2vcd", ["--help"]).error === undefined;
 
 /** Ports declared in a fixture, read from its SystemVerilog source (the independent oracle for hello). */
@@ -51,6 +53,7 @@ function declaredPorts(fixture: string): { name: string; dir: "in" | "out"; widt
 }
 
 let passthrough = "";
+let passthroughStep3 = "";
 let assertDemo = "";
 const started: RawHarness[] = [];
 async function start(binary: string, args: string[] = []): Promise<RawHarness> {
@@ -62,6 +65,7 @@ async function start(binary: string, args: string[] = []): Promise<RawHarness> {
 beforeAll(() => {
   passthrough = buildHarness("tb_passthrough");
   assertDemo = buildHarness("tb_assert_demo");
+  passthroughStep3 = buildHarness("tb_passthrough", "COUNT_STEP=3");
 }, 300_000);
 
 afterAll(async () => {
@@ -72,6 +76,14 @@ describe("build", () => {
   it("build-path prints only the binary's path, under build/<top>/default", () => {
     expect(passthrough).toBe(join(REPO_ROOT, "build/tb_passthrough/default/Vtb_passthrough"));
     expect(existsSync(passthrough)).toBe(true);
+  });
+
+  it("PARAMS give their own variant directory and reach the model", async () => {
+    expect(passthroughStep3).toBe(join(REPO_ROOT, "build/tb_passthrough/COUNT_STEP_3/Vtb_passthrough"));
+    const h = await start(passthroughStep3);
+    await h.ok(Empty, "reset");
+    const { result } = await h.ok(Values, "step", { cycles: 5, peek: ["count"] });
+    expect(result.values.count).toBe("f");
   });
 });
 
@@ -334,6 +346,26 @@ describe("tracing and lifetime", () => {
     await h.ok(Empty, "step", { cycles: 1 });
     h.closeStdin();
     expect(await h.exited).toEqual({ code: 0, signal: null });
+  });
+
+  it("the death of its parent makes the harness exit", async () => {
+    // A shell starts the harness (stdin kept open by a sleep) and is then killed outright.
+    const shell = spawn("bash", ["-c", `sleep 60 | '${passthrough}' >/dev/null & echo $!; wait`], {
+      stdio: ["ignore", "pipe", "ignore"],
+    });
+    const pid = Number(await new Promise<string>((resolve) => shell.stdout.once("data", (d: Buffer) => resolve(d.toString()))));
+    const alive = (): boolean => {
+      try {
+        return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8")); // a zombie has exited
+      } catch {
+        return false;
+      }
+    };
+    await sleep(200);
+    expect(alive()).toBe(true);
+    shell.kill("SIGKILL");
+    for (let i = 0; i < 50 && alive(); i++) await sleep(100);
+    expect(alive()).toBe(false);
   });
 
   it("the idle timeout makes the harness exit", async () => {

@@ -23,8 +23,8 @@ export const ReplySchema = z.looseObject({
 export type Reply = z.infer<typeof ReplySchema>;
 
 /** Builds a top with the project's make target and returns the binary's path. */
-export function buildHarness(top: string): string {
-  const out = execFileSync("make", ["-s", "build-path", `TOP=${top}`], {
+export function buildHarness(top: string, params = ""): string {
+  const out = execFileSync("make", ["-s", "build-path", `TOP=${top}`, `PARAMS=${params}`], {
     cwd: REPO_ROOT,
     encoding: "utf8",
     stdio: ["ignore", "pipe", "pipe"],
