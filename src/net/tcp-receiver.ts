@@ -100,7 +100,7 @@ export class TcpReceiver<S> {
       if (hEnd <= at) continue;
       if (hStart >= end) break;
       if (hStart > at) pieces.push(this.piece(seg, at, hStart, start, end));
-      at = Math.max(at, hEnd);
+      at = hEnd;
       if (at >= end) break;
     }
     if (at < end) pieces.push(this.piece(seg, at, end, start, end));

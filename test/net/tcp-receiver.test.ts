@@ -25,7 +25,8 @@ describe("TcpReceiver (hand-made cases)", () => {
     const r = createByteReceiver(0);
     r.receive(seg(0, 0, 1, 2, 3));
     expect(r.receive(seg(1, 1, 2))).toEqual([]);
-    expect(r.stats.duplicateSegments).toBe(1);
+    expect(r.receive(seg(2, 2, 3))).toEqual([]); // ends exactly at nextSeq
+    expect(r.stats.duplicateSegments).toBe(2);
     const straddle = r.receive(seg(2, 2, 3, 4, 5));
     expect(straddle.map((s) => s.seq)).toEqual([4]);
     expect(bytesOf(straddle)).toEqual([4, 5]);
@@ -37,7 +38,7 @@ describe("TcpReceiver (hand-made cases)", () => {
     const out = r.receive(seg(6, 6));
     expect(out.map((s) => [s.seq, s.data.length])).toEqual([[6, 1], [7, 1], [8, 2], [10, 2], [12, 1], [13, 1]]);
     expect(bytesOf(out)).toEqual([6, 7, 8, 9, 10, 11, 12, 13]);
-    expect(r.stats.duplicateBytes).toBe(2 + 2 + 3);
+    expect(r.stats.duplicateBytes).toBe(2 + 2 + 2 + 3);
   });
 
   it("works across the 2^32 wrap", () => {
