@@ -136,15 +136,17 @@ export async function nvmeTcpPdus(pcap: string, port: number): Promise<NvmeTcpPd
   );
   const out: NvmeTcpPduView[] = [];
   for (const frame of frames) {
-    // The SQE/CQE of capsules is decoded by the separate "nvme" layer; its instances with a CID belong, in order,
-    // to this frame's capsule PDUs (data PDUs also pass through "nvme" but without any CID field).
+    // Fabrics capsules (Connect, ...) are decoded inside the nvme-tcp layer; other SQEs/CQEs by the separate
+    // "nvme" layer, whose instances with a CID belong, in order, to this frame's remaining capsule PDUs (data PDUs
+    // also pass through "nvme", but without any CID field).
     const capsuleCids = (frame.layers.nvme ?? [])
       .map((l) => l["nvme.cmd.cid"] ?? l["nvme.cqe.cid"])
       .filter((cid): cid is string => cid !== undefined);
     for (const l of frame.layers["nvme-tcp"] ?? []) {
       const type = Number(l["nvme-tcp.type"]);
       const isCapsule = type === 4 || type === 5;
-      const cid = isCapsule ? capsuleCids.shift() : l["nvme-tcp.cmd.cid"];
+      const inline = l["nvme.fabrics.cmd.cid"] ?? l["nvme.cqe.cid"];
+      const cid = isCapsule ? (inline ?? capsuleCids.shift()) : l["nvme-tcp.cmd.cid"];
       const view: NvmeTcpPduView = {
         frame: frame.number,
         type,
