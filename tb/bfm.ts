@@ -12,14 +12,21 @@ const MAX_PATTERN = 4096;
 /** Pause generator values (cocotbext-axi style: truthy = pause this cycle). */
 export type PauseGenerator = Iterable<boolean | number>;
 
-/** Samples a generator into a cyclic `0`/`1` pattern: its smallest period when the sample repeats one exactly. */
+/**
+ * Samples a generator into a cyclic `0`/`1` pattern. A finite generator is taken whole (the harness repeats
+ * it); an endless one is cut to its smallest period when the sample holds at least two periods of it.
+ */
 export function pausePattern(gen: PauseGenerator): string {
   const bits: string[] = [];
+  let endless = false;
   for (const v of gen) {
+    if (bits.length === MAX_PATTERN) {
+      endless = true;
+      break;
+    }
     bits.push(v ? "1" : "0");
-    if (bits.length === MAX_PATTERN) break;
   }
-  // Knuth-Morris-Pratt failure function: the sample is made of whole periods of length n - border.
+  // Knuth-Morris-Pratt failure function: bits[i] === bits[i + period] for every i.
   const n = bits.length;
   const border = new Array<number>(n).fill(0);
   for (let i = 1, k = 0; i < n; i++) {
@@ -28,7 +35,8 @@ export function pausePattern(gen: PauseGenerator): string {
     border[i] = k;
   }
   const period = n - (border[n - 1] ?? 0);
-  return (n % period === 0 ? bits.slice(0, period) : bits).join("");
+  const periodic = endless ? 2 * period <= n : n % period === 0;
+  return (periodic ? bits.slice(0, period) : bits).join("");
 }
 
 export abstract class BfmProxy {

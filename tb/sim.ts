@@ -555,7 +555,7 @@ export class Sim {
   private advancing = false;
   private disposed = false;
   private taskCount = 0;
-  /** The first error of a task or background request: fails the test. */
+  /** The first error of a task or background request: fails the test unless taken with takeFailure(). */
   failure: Error | undefined;
 
   private constructor(harness: Harness, values: Record<string, bigint>) {
@@ -688,6 +688,13 @@ export class Sim {
   taskFailed(task: TaskRef, error: Error): void {
     if (error instanceof CancelledError) return;
     this.fail(Object.assign(new Error(`task ${task.name} failed: ${error.message}`, { cause: error }), { stack: error.stack }));
+  }
+
+  /** For tests that expect a task or background request to fail: returns the error and clears it. */
+  takeFailure(): Error | undefined {
+    const error = this.failure;
+    this.failure = undefined;
+    return error;
   }
 
   /** Records the error that fails the test and wakes the test's own waits with it (tasks are left alone). */

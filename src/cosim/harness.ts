@@ -14,6 +14,7 @@ import {
   ErrorReplySchema,
   ReplySchemas,
   BenchResultSchema,
+  RunLimitSchema,
   toHex,
   fromHex,
   type Op,
@@ -490,9 +491,10 @@ export class Harness {
       const { reply } = await this.request("run", until === undefined ? { maxCycles } : { maxCycles, until }, [], options);
       return { cycle: reply.cycle, cycles: reply.cycles, reason: reply.reason, met: reply.met };
     } catch (e) {
-      const r = e instanceof HarnessError && e.kind === "limit" ? e.reply : undefined;
-      if (r?.cycles === undefined) throw e;
-      return { cycle: r.cycle, cycles: r.cycles, reason: "limit", met: r.met ?? [] };
+      const limit = RunLimitSchema.safeParse(e instanceof HarnessError && e.kind === "limit" ? e.reply : undefined);
+      if (!limit.success) throw e;
+      const r = limit.data;
+      return { cycle: r.cycle, cycles: r.cycles, reason: "limit", met: r.met };
     }
   }
 

@@ -74,15 +74,15 @@ export type RequestFields<O extends Op> = Omit<Extract<Request, { op: O }>, "id"
 
 export const ErrorKindSchema = z.enum(["protocol", "argument", "assertion", "finished", "limit"]);
 
-/** Every failed request. A `limit` error of `run` still carries the run result fields. */
-export const ErrorReplySchema = z.strictObject({
+/**
+ * Every failed request. The harness also splices in whatever result fields the op had produced (a `limit` error
+ * of `run` carries the run result; an assertion during `step` may carry `values`), hence loose.
+ */
+export const ErrorReplySchema = z.looseObject({
   id: Uint,
   ok: z.literal(false),
   cycle: Uint,
   error: z.strictObject({ kind: ErrorKindSchema, message: z.string(), assertion: z.string().optional() }),
-  cycles: Uint.optional(),
-  reason: z.enum(["done", "limit"]).optional(),
-  met: z.array(Uint).optional(),
 });
 export type ErrorReply = z.infer<typeof ErrorReplySchema>;
 
@@ -132,6 +132,8 @@ export const ReplySchemas = {
 export type Reply<O extends Op> = z.infer<(typeof ReplySchemas)[O]>;
 export type HelloReply = Reply<"hello">;
 export type RunReply = Reply<"run">;
+/** The run result inside a `limit` error reply. */
+export const RunLimitSchema = RunReplySchema.extend({ ok: z.literal(false) }).loose();
 export type BfmStatus = z.infer<typeof BfmStatusSchema>;
 
 /** Only the part needed to route a reply to its request; the rest is checked per op. */
