@@ -141,7 +141,7 @@ std::vector<zmq::message_t> Server::handle(const std::string& text, std::vector<
         result.beginObject();
         replyBins_.clear();
         failure = Failure{e.kind, e.message, ""};
-    } catch (const ArgumentError& e) {
+    } catch (const std::exception& e) {  // ArgumentError from the BFMs, or anything unforeseen
         result = JsonWriter{};
         result.beginObject();
         replyBins_.clear();

@@ -349,8 +349,8 @@ describe("tracing and lifetime", () => {
   });
 
   it("the death of its parent makes the harness exit", async () => {
-    // A shell starts the harness (stdin kept open by a sleep) and is then killed outright.
-    const shell = spawn("bash", ["-c", `sleep 60 | '${passthrough}' >/dev/null & echo $!; wait`], {
+    // A shell starts the harness (not watching stdin) and is then killed outright.
+    const shell = spawn("bash", ["-c", `'${passthrough}' --no-stdin </dev/null >/dev/null & echo $!; wait`], {
       stdio: ["ignore", "pipe", "ignore"],
     });
     const pid = Number(await new Promise<string>((resolve) => shell.stdout.once("data", (d: Buffer) => resolve(d.toString()))));
