@@ -135,6 +135,40 @@ describe("frames against tshark", () => {
         },
       });
     }
+    // IPv6 extension headers spliced in front of a UDP datagram (its checksum does not change): hop-by-hop options
+    // (PadN), then an atomic fragment header; and a real fragment (M=1), whose UDP header must not be parsed.
+    for (const more of [false, true]) {
+      const flow = randomFlow(rng, 6);
+      const payload = rng.bytes(rng.range(1, 100));
+      const plain = buildUdpFrame({ ...flow, payload });
+      const l3 = flow.vlan ? 18 : 14;
+      const hopByHop = [44, 0, 1, 4, 0, 0, 0, 0]; // next: fragment; PadN of 4 bytes
+      const fragmentHeader = [17, 0, 0, more ? 1 : 0, 0, 0, 0x12, 0x34]; // next: UDP; offset 0; id 0x1234
+      const frame = new Uint8Array(plain.length + 16);
+      frame.set(plain.subarray(0, l3 + 40));
+      frame.set([...hopByHop, ...fragmentHeader], l3 + 40);
+      frame.set(plain.subarray(l3 + 40), l3 + 56);
+      frame[l3 + 6] = 0; // next header: hop-by-hop
+      const payloadLength = ((frame[l3 + 4]! << 8) | frame[l3 + 5]!) + 16;
+      frame[l3 + 4] = payloadLength >> 8;
+      frame[l3 + 5] = payloadLength & 0xff;
+      cases.push({
+        frame,
+        check: (row) => {
+          const p = parseFrame(frame);
+          expect(p.ip?.headerLength).toBe(56);
+          expect(p.ip?.protocol).toBe(IPPROTO.udp);
+          expect(p.ip?.isFragment).toBe(more);
+          if (more) {
+            expect(p.udp).toBeUndefined();
+          } else {
+            expect(row["udp.checksum.status"]).toBe("1");
+            expect(p.udp?.checksumOk).toBe(true);
+            expect(Array.from(p.payload)).toEqual(Array.from(payload));
+          }
+        },
+      });
+    }
     // IPv4 fragments: flags and offset as tshark reads them, header checksum good.
     const fragFlow = randomFlow(rng, 4);
     for (const fragment of [{ offset: 0, more: true }, { offset: 1480, more: false }]) {
@@ -161,7 +195,7 @@ describe("frames against tshark", () => {
     ];
     const rows = tsharkFields(writePcap(cases.map((c) => ({ data: c.frame }))), fields, [
       "-o", "ip.check_checksum:TRUE", "-o", "tcp.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE",
-      "-o", "ip.defragment:FALSE", "-o", "tcp.analyze_sequence_numbers:FALSE", "-o", "tcp.desegment_tcp_streams:FALSE",
+      "-o", "ip.defragment:FALSE", "-o", "ipv6.defragment:FALSE", "-o", "tcp.analyze_sequence_numbers:FALSE", "-o", "tcp.desegment_tcp_streams:FALSE",
     ]);
     expect(rows.length).toBe(cases.length);
     cases.forEach((c, i) => {
