@@ -17,7 +17,7 @@ import {
   type DecodeOptions,
   type DigestOptions,
   PduError,
-  peekPduLength,
+  peekPduLengths,
 } from "./pdu.js";
 
 export { isPlausibleC2HHeader, dataDigestMatches } from "./pdu.js";
@@ -95,7 +95,7 @@ export class PduFramer {
           // Fast path: a whole PDU at the start of what is left of the chunk is decoded in place, without a copy.
           const rest = chunk.subarray(pos);
           if (rest.length >= COMMON_HEADER_LENGTH) {
-            const plen = peekPduLength(rest, this.opts);
+            const { plen } = peekPduLengths(rest, this.opts);
             if (rest.length >= plen) {
               out.push(this.complete(rest.subarray(0, plen)));
               pos += plen;
@@ -122,7 +122,7 @@ export class PduFramer {
     this.have += take;
     if (this.have < this.partial.length) return take;
     if (!this.plenKnown) {
-      const plen = peekPduLength(this.partial, this.opts);
+      const { plen } = peekPduLengths(this.partial, this.opts);
       const whole = new Uint8Array(plen);
       whole.set(this.partial);
       this.partial = whole;

@@ -464,14 +464,14 @@ function need(bytes: Uint8Array, n: number, what: string): void {
 }
 
 /**
- * Validates the 8-byte common header and returns plen. The framer calls this before buffering a PDU, so a lying
- * plen is refused before it can cost anything.
+ * Validates the 8-byte common header and returns how long the header (hlen + HDGST) and the whole PDU are.
+ * Receivers call this before buffering a PDU, so a lying plen is refused before it can cost anything.
  */
-export function peekPduLength(bytes: Uint8Array, o: DecodeOptions): number {
+export function peekPduLengths(bytes: Uint8Array, o: DecodeOptions): { headerLength: number; plen: number } {
   need(bytes, COMMON_HEADER_LENGTH, "common header");
   const ch = checkCommonHeader(bytes, o, true);
   if (isProblem(ch)) fail(ch);
-  return ch.plen;
+  return { headerLength: ch.hlen + ch.hd, plen: ch.plen };
 }
 
 /**
