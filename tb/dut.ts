@@ -41,11 +41,11 @@ export interface DutMethods {
 
 /**
  * The design's ports as properties. Name them in describeRtl's `ports` option to get `dut.clk` typed as
- * a SignalHandle; otherwise use `dut.signal("clk")`.
+ * a SignalHandle (a plain `Dut` has only the methods: `dut.signal("clk")`). Any Dut<P> is assignable to Dut.
  */
-export type Dut<P extends string = string> = DutMethods & { readonly [K in P]: SignalHandle };
+export type Dut<P extends string = never> = DutMethods & { readonly [K in P]: SignalHandle };
 
-export function makeDut<P extends string = string>(sim: Sim): Dut<P> {
+export function makeDut<P extends string = never>(sim: Sim): Dut<P> {
   const handles = new Map(sim.ports().map((p) => [p.name, new SignalHandle(sim, p.name, p.width, p.dir)]));
   const signal = (name: string): SignalHandle => {
     const h = handles.get(name);

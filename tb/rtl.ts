@@ -36,7 +36,7 @@ const DEFAULT_TEST_TIMEOUT_MS = 120_000;
 /** Report a hang this long before vitest's own timeout, saying who waits on what. */
 const HANG_REPORT_MARGIN_MS = 3_000;
 
-export function describeRtl<const P extends string = string>(name: string, options: RtlOptions<P>, body: (rtl: RtlSuite<P>) => void): void {
+export function describeRtl<const P extends string = never>(name: string, options: RtlOptions<P>, body: (rtl: RtlSuite<P>) => void): void {
   describe(name, () => {
     let harness: Harness | undefined;
     const need = (): Harness => {
