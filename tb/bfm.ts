@@ -166,7 +166,6 @@ export class StreamReceiver<Item> extends BfmProxy {
 
   /** The next `n` items; a HarnessError of kind `limit` if they have not all arrived within `maxCycles`. */
   async recvMany(n: number, { maxCycles = 1_000_000 }: { maxCycles?: number } = {}): Promise<Item[]> {
-    await this.fetch();
     if (this.buffer.length < n) {
       const clock = { sim: this.sim, name: this.sim.clockName, width: 1 };
       await this.sim.wait(First(this.arrival(n - this.buffer.length), ClockCycles(clock, maxCycles)));
