@@ -220,8 +220,9 @@ function actualOf(tx: VerdictTx, keys: readonly string[]): Record<string, bigint
   return Object.fromEntries(keys.map((k) => [k, values[k]!]));
 }
 
+/** A cyclic pause pattern with pause probability p; never all pauses (that would stall forever). */
 function randomPauses(rng: Rng, p: number): boolean[] {
-  return Array.from({ length: rng.range(5, 60) }, () => rng.chance(p));
+  return [...Array.from({ length: rng.range(5, 60) }, () => rng.chance(p)), false];
 }
 
 // ---------------------------------------------------------------------------------------------------------
