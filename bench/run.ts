@@ -1,0 +1,17 @@
+// `make bench`: every benchmark of the project, one after the other, each printing its own table.
+// Simulation figures are exact cycle counts or ratios; software figures are wall-clock rates on this machine.
+
+import { benchCosim } from "./cosim.js";
+import { benchNet } from "./net.js";
+import { benchNvme } from "./nvme.js";
+
+const sections: [string, () => Promise<unknown>][] = [
+  ["Co-simulation bridge", benchCosim],
+  ["NVMe/TCP codec and CRC32C (TypeScript)", benchNvme],
+  ["Network layer (TypeScript)", benchNet],
+];
+
+for (const [title, run] of sections) {
+  console.log(`\n=== ${title} ===`);
+  await run();
+}
