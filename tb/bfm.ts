@@ -4,7 +4,7 @@
 
 import { HarnessError, type BfmKind, type BfmStatus, type BoundBfm, type ReceivedItem } from "../src/cosim/index.js";
 import type { DutMethods } from "./dut.js";
-import { ClockCycles, First, RunUntil, type Sim } from "./sim.js";
+import { ClockCycles, First, RunUntil, type Sim, type Trigger } from "./sim.js";
 
 /** Longest pause pattern sent to the harness; a periodic generator is sent as one period. */
 const MAX_PATTERN = 4096;
@@ -65,6 +65,11 @@ export abstract class BfmProxy {
     return mine;
   }
 
+  /** A trigger `n` cycles of the harness clock from now. */
+  protected cycles(n: number): Trigger {
+    return ClockCycles({ sim: this.sim, name: this.sim.clockName, width: 1 }, n);
+  }
+
   protected setPattern(gen: PauseGenerator | null): Promise<void> {
     const pattern = gen === null ? "" : pausePattern(gen);
     return this.sim.spawnRequest(async () => {
@@ -113,9 +118,15 @@ export class StreamSource<Item> extends BfmProxy {
     return s.queued === 0 && !s.busy;
   }
 
-  /** Waits until idle. (The harness's `idle` condition covers every source, so this may wait for the others too.) */
+  /** Waits until idle. */
   async wait(): Promise<void> {
-    while (!(await this.idle())) await this.sim.wait(new RunUntil({ idle: true }, `${this.name} idle`, this.sim));
+    while (!(await this.idle())) await this.sim.wait(new RunUntil({ idle: this.name }, `${this.name} idle`, this.sim));
+  }
+
+  /** Drops the items not yet started (an item in progress finishes first). */
+  async clear(): Promise<void> {
+    while ((await this.status()).busy) await this.sim.wait(this.cycles(1));
+    await this.request(() => this.sim.harness.clear(this.name));
   }
 
   /** Pause pattern for valid (truthy = valid low that cycle); null restores valid. */
@@ -167,8 +178,7 @@ export class StreamReceiver<Item> extends BfmProxy {
   /** The next `n` items; a HarnessError of kind `limit` if they have not all arrived within `maxCycles`. */
   async recvMany(n: number, { maxCycles = 1_000_000 }: { maxCycles?: number } = {}): Promise<Item[]> {
     if (this.buffer.length < n) {
-      const clock = { sim: this.sim, name: this.sim.clockName, width: 1 };
-      await this.sim.wait(First(this.arrival(n - this.buffer.length), ClockCycles(clock, maxCycles)));
+      await this.sim.wait(First(this.arrival(n - this.buffer.length), this.cycles(maxCycles)));
       await this.fetch();
       if (this.buffer.length < n) {
         throw new HarnessError("limit", `${this.name}: recvMany(${n}) received only ${this.buffer.length} within ${maxCycles} cycles`, {

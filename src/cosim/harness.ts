@@ -503,6 +503,11 @@ export class Harness {
     await this.request("trace", { file: file === null || isAbsolute(file) ? file : join(REPO_ROOT, file) });
   }
 
+  /** Drops a BFM's queued (source) or received (sink / monitor) items. */
+  async clear(name: string): Promise<void> {
+    await this.request("clear", { name });
+  }
+
   async status(): Promise<Record<string, BfmStatus>> {
     const { reply } = await this.request("status", {});
     return reply.bfms;

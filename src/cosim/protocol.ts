@@ -18,7 +18,7 @@ const request = <Op extends string, Shape extends z.ZodRawShape>(op: Op, shape: 
   z.strictObject({ id: Uint, op: z.literal(op), ...shape });
 
 export const UntilConditionSchema = z.union([
-  z.strictObject({ idle: z.literal(true) }),
+  z.strictObject({ idle: z.union([z.literal(true), z.string()]) }),
   z.strictObject({ received: z.record(z.string(), Uint) }),
   z.strictObject({ signal: z.strictObject({ name: z.string(), value: HexSchema }) }),
 ]);
@@ -49,6 +49,7 @@ export const RunRequestSchema = request("run", { maxCycles: Uint, until: z.array
 export const TraceRequestSchema = request("trace", { file: z.string().nullable() });
 export const StatusRequestSchema = request("status", {});
 export const ByeRequestSchema = request("bye", {});
+export const ClearRequestSchema = request("clear", { name: z.string() });
 
 export const RequestSchema = z.discriminatedUnion("op", [
   HelloRequestSchema,
@@ -64,6 +65,7 @@ export const RequestSchema = z.discriminatedUnion("op", [
   TraceRequestSchema,
   StatusRequestSchema,
   ByeRequestSchema,
+  ClearRequestSchema,
 ]);
 export type Request = z.infer<typeof RequestSchema>;
 export type Op = Request["op"];
@@ -112,6 +114,7 @@ export const TraceReplySchema = okReply({});
 export const BfmStatusSchema = z.strictObject({ queued: Uint, received: Uint, busy: z.boolean() });
 export const StatusReplySchema = okReply({ bfms: z.record(z.string(), BfmStatusSchema) });
 export const ByeReplySchema = okReply({});
+export const ClearReplySchema = okReply({});
 
 /** The success reply schema of each op (replies carry no `op`: they are matched to requests by `id`). */
 export const ReplySchemas = {
@@ -128,6 +131,7 @@ export const ReplySchemas = {
   trace: TraceReplySchema,
   status: StatusReplySchema,
   bye: ByeReplySchema,
+  clear: ClearReplySchema,
 } as const satisfies Record<Op, z.ZodType>;
 export type Reply<O extends Op> = z.infer<(typeof ReplySchemas)[O]>;
 export type HelloReply = Reply<"hello">;

@@ -78,6 +78,7 @@ private:
     std::optional<Failure> trace(const Json&, std::vector<zmq::message_t>&, JsonWriter&);
     std::optional<Failure> status(const Json&, std::vector<zmq::message_t>&, JsonWriter&);
     std::optional<Failure> bye(const Json&, std::vector<zmq::message_t>&, JsonWriter&);
+    std::optional<Failure> clear(const Json&, std::vector<zmq::message_t>&, JsonWriter&);
 
     static Op lookup(const std::string& op, bool& advancesClock);
 
@@ -103,7 +104,7 @@ Server::Op Server::lookup(const std::string& op, bool& advancesClock) {
         {"peek", &Server::peek, false},   {"poke", &Server::poke, false},    {"bind", &Server::bind, false},
         {"pause", &Server::pause, false}, {"send", &Server::send, false},    {"recv", &Server::recv, false},
         {"run", &Server::run, true},      {"trace", &Server::trace, false},  {"status", &Server::status, false},
-        {"bye", &Server::bye, false},
+        {"bye", &Server::bye, false},     {"clear", &Server::clear, false},
     };
     for (const Entry& e : table)
         if (op == e.name) {
@@ -358,8 +359,13 @@ std::vector<Condition> Server::conditions(const Json& until) const {
         const auto& [kind, arg] = c.object.front();
         Condition cond{};
         if (kind == "idle") {
-            if (arg.type != Json::Type::Bool || !arg.boolean) protocolError("idle condition must be true");
             cond.type = Condition::Type::Idle;
+            if (arg.type == Json::Type::String) {
+                cond.bfm = &bfmNamed(arg.string);
+                if (cond.bfm->role() != Role::Source) argumentError("idle names a source BFM");
+            } else if (arg.type != Json::Type::Bool || !arg.boolean) {
+                protocolError("idle condition must be true or a source BFM's name");
+            }
         } else if (kind == "received") {
             if (arg.type != Json::Type::Object || arg.object.size() != 1 || !arg.object.front().second.isUint())
                 protocolError("received condition must be {name: count}");
@@ -416,6 +422,15 @@ std::optional<Server::Failure> Server::status(const Json&, std::vector<zmq::mess
             .key("busy").value(b->busy())
             .endObject();
     out.endObject();
+    return std::nullopt;
+}
+
+std::optional<Server::Failure> Server::clear(const Json& req, std::vector<zmq::message_t>&, JsonWriter&) {
+    Bfm& b = bfmNamed(stringField(req, "name"));
+    // A source mid-frame must finish it: AXI-Stream forbids dropping valid before ready.
+    if (b.role() == Role::Source && b.busy())
+        argumentError("cannot clear source '" + stringField(req, "name") + "' in the middle of a frame");
+    b.clear();
     return std::nullopt;
 }
 

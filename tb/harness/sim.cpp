@@ -101,6 +101,7 @@ uint64_t Sim::step(uint64_t cycles) {
 bool Sim::holds(const Condition& c) const {
     switch (c.type) {
         case Condition::Type::Idle:
+            if (c.bfm) return c.bfm->idle();
             for (const Bfm* b : active_)
                 if (b->role() == Role::Source && !b->idle()) return false;
             return true;

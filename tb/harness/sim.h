@@ -28,7 +28,7 @@ struct SimEvent {
 // A `run` stop condition, resolved to pointers once so that checking it costs no lookups.
 struct Condition {
     enum class Type { Idle, Received, Signal } type;
-    Bfm* bfm = nullptr;  // Received
+    Bfm* bfm = nullptr;  // Received; Idle of one source (null: every source)
     size_t count = 0;    // Received
     const Port* port = nullptr;  // Signal
     Bytes value;                 // Signal: little-endian, valueBytes(port) long

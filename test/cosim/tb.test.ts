@@ -226,6 +226,25 @@ describeRtl("tb core, AXI-Stream through the passthrough", { top: "tb_passthroug
     expect(sim.failure).toBeUndefined();
   });
 
+  rtl.test("source clear drops queued frames; wait covers this source only", async ({ dut }) => {
+    const source = new AxiStreamSource(dut, "s_axis");
+    const sink = new AxiStreamSink(dut, "m_axis");
+    const Vr = defineStream("Vr", { fields: ["tag", "addr"] });
+    const other = new Vr.Source(dut, "s_vr"); // never drained: m_vr_ready stays low, so it never goes idle
+    await other.send([new Vr.Transaction({ tag: 1, addr: 1n }), new Vr.Transaction({ tag: 2, addr: 2n }), new Vr.Transaction({ tag: 3, addr: 3n })]);
+    await sink.setPauseGenerator([true, true, true, false]); // one beat in four cycles
+    await source.send([1, 2, 3].map((n) => new AxiStreamFrame(new Uint8Array(16).fill(n))));
+    await ClockCycles(dut.clk, 3); // the first frame has started and is slowed by back-pressure
+    await source.clear(); // the frame in progress finishes, the other two are dropped
+    expect(await source.idle()).toBe(true);
+    await sink.setPauseGenerator(null);
+    await source.send(new AxiStreamFrame(new Uint8Array(16).fill(9)));
+    await source.wait();
+    expect(await other.idle()).toBe(false);
+    const got = await sink.recvMany(2, { maxCycles: 100 });
+    expect(got.map((f) => f.tdata[0])).toEqual([1, 9]);
+  });
+
   rtl.test("defineStream: a valid/ready side channel", async ({ dut, rng, sim }) => {
     const Vr = defineStream("Vr", { fields: ["tag", "addr"] });
     const source = new Vr.Source(dut, "s_vr");
