@@ -1,0 +1,570 @@
+// Transaction-level reference model of the offload block `ddp_top` (docs/offload-contract.md): the same
+// commands and frames in, the same ring frames, CQEs, DMA bytes, events and counters out, with no cycles.
+// It is the scoreboard of the RTL differential tests and the device the software stack runs on without a
+// simulator.
+//
+// Timing differences the comparison must allow for (the model has no pipeline):
+// - Commands take effect between frames: a command given after frame(f) returned acts on later frames only.
+// - TEARDOWN_DONE is queued right after the teardown's completion; the RTL may emit it later (once its pipeline
+//   has drained). Compare events by kind, and in order within each kind, not their interleaving with frames.
+//
+// Choices where the contract leaves room are named constants or single functions below (search "Reading:").
+
+import { z } from "zod";
+import { ParseError } from "../net/errors.js";
+import { type ParsedFrame, parseFrame } from "../net/frame.js";
+import { seqAdd, seqDiff } from "../net/seq.js";
+import { crc32c, DIGEST_LENGTH, readDigest } from "../nvme/crc32c.js";
+import { PduFlags, PduType, TERM_REQ_MAX_PLEN } from "../nvme/pdu.js";
+import {
+  Cap,
+  CAPS_HW,
+  type Command,
+  type CommandInput,
+  CommandSchema,
+  type Cqe,
+  CtxFlags,
+  type DmaWrite,
+  type Event,
+  EventKind,
+  ipField,
+  Limit,
+  Op,
+  type Segment,
+  type SglEntry,
+  STAT_NAMES,
+  type Stats,
+  Status,
+  type StatusCode,
+  TAG_SETUP_LAST,
+} from "./protocol.js";
+
+export const OffloadParamsSchema = z.object({
+  nCtx: z.number().int().min(1).max(256).default(8),
+  nTags: z.number().int().min(1).max(65536).default(64),
+  maxSgl: z.number().int().min(1).max(255).default(16),
+  /** CQE `nseg` is 3 bits wide. */
+  maxSegs: z.number().int().min(1).max(7).default(4),
+  dataW: z.number().int().min(8).multipleOf(8).default(64),
+  /** Frame offsets in the CQE are 16 bits wide. */
+  maxFrame: z.number().int().min(64).max(65535).default(9216),
+  ioThreshold: z.number().int().min(0).default(0),
+  /** The RTL's fixed latency in cycles (LIMITS_GET 7); the model has none, so pass the RTL's constant. */
+  latency: z.number().int().min(0).default(0),
+});
+export type OffloadParams = z.infer<typeof OffloadParamsSchema>;
+
+export interface FrameResult {
+  /** The frame as it leaves on `m_axis_rx`: same bytes, `keep[i]` 0 for a placed byte, else 1. */
+  ring: { data: Uint8Array; keep: Uint8Array };
+  cqe: Cqe;
+  dma: DmaWrite[];
+}
+
+/** Tracker states. WAIT_CONFIRM comes with the resync issue. */
+export type TrackState = "HEADER" | "PAD" | "DATA" | "DDGST" | "SEARCH";
+
+const HEADER_LENGTH = 24;
+
+// Reading: a frame longer than MAX_FRAME has no verdict; it counts as `oversize` and also as `passthrough`.
+const OVERSIZE_COUNTS_AS_PASSTHROUGH = true;
+// Reading: nvme-tcp and nvme-tcp-ddgst-rx are both active after reset.
+const CAPS_AT_RESET = CAPS_HW;
+
+interface TagEntry {
+  ctx: number;
+  cid: number;
+  sgl: SglEntry[];
+  total: number;
+  /** Cleared by TAG_TEARDOWN and CTX_DEL; a PDU keeps the entry it hit, so a re-setup of the CID is a new entry. */
+  valid: boolean;
+}
+
+interface Context {
+  index: number;
+  key: string;
+  hdgst: boolean;
+  ddgst: boolean;
+  cpda: number;
+  /** Expected seq of the next payload byte. */
+  exp: number;
+  state: TrackState;
+  hdr: Uint8Array;
+  hdrCnt: number;
+  /** Bytes left in the PAD / DATA / DDGST region. */
+  left: number;
+  type: number;
+  pdo: number;
+  plen: number;
+  cid: number;
+  datao: number;
+  datal: number;
+  /** PDU data offset of the next data byte. */
+  dataOff: number;
+  /** Finished CRC32C of the data bytes so far (crc32c() continues from a finished value). */
+  crc: number;
+  crcValid: boolean;
+  digest: Uint8Array;
+  /** The tag entry this PDU's data is placed through, when the placement decision said yes. */
+  tag: TagEntry | undefined;
+}
+
+/** What one frame accumulates while its payload is walked. */
+interface FrameWork {
+  bytes: Uint8Array;
+  payloadOffset: number;
+  keep: Uint8Array;
+  segs: Segment[];
+  dma: DmaWrite[];
+  crcOk: boolean;
+  placed: number;
+}
+
+export class OffloadModel {
+  readonly params: OffloadParams;
+  /** Hardware counters (STATS_GET reads the same values). */
+  readonly stats: Stats;
+  caps: number = CAPS_AT_RESET;
+
+  private readonly contexts: (Context | undefined)[];
+  private readonly tags = new Map<string, TagEntry>();
+  private readonly eventQueue: Event[] = [];
+  /** TAG_SETUP beats received before the `last` one. */
+  private setupBeats: Command[] = [];
+
+  constructor(params: z.input<typeof OffloadParamsSchema> = {}) {
+    this.params = OffloadParamsSchema.parse(params);
+    this.contexts = new Array<Context | undefined>(this.params.nCtx).fill(undefined);
+    this.stats = Object.fromEntries(STAT_NAMES.map((n) => [n, 0])) as Stats;
+  }
+
+  /** SGL entries shorter than one bus beat are refused (except the last). */
+  get minSglLen(): number {
+    return this.params.dataW / 8;
+  }
+
+  /** Drains the events produced so far, in the order the device produced them. */
+  events(): Event[] {
+    return this.eventQueue.splice(0);
+  }
+
+  /** Tracker state of a context (for tests and debugging); undefined when the context is unused. */
+  trackState(ctx: number): { state: TrackState; exp: number } | undefined {
+    const c = this.contexts[ctx];
+    return c && { state: c.state, exp: c.exp };
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // Commands
+
+  /** One `s_cmd_*` beat. */
+  command(input: CommandInput): void {
+    const cmd = CommandSchema.parse(input);
+    switch (cmd.op) {
+      case Op.CTX_ADD:
+        return this.complete(cmd, this.ctxAdd(cmd));
+      case Op.CTX_DEL:
+        return this.complete(cmd, this.ctxDel(cmd));
+      case Op.TAG_SETUP:
+        this.setupBeats.push(cmd);
+        if (cmd.flags & TAG_SETUP_LAST) {
+          const beats = this.setupBeats;
+          this.setupBeats = [];
+          this.complete(cmd, this.tagSetup(beats));
+        }
+        return;
+      case Op.TAG_TEARDOWN:
+        return this.tagTeardown(cmd);
+      case Op.RESYNC:
+        // Nothing is ever in WAIT_CONFIRM yet, so a confirm for a used context is ignored.
+        return this.complete(cmd, this.ctxStatus(cmd.ctx));
+      case Op.CAPS_GET:
+        return this.complete(cmd, Status.OK, this.capsData());
+      case Op.CAPS_SET: {
+        const wanted = cmd.index & 3;
+        const mask = (cmd.index >> 4) & 3;
+        this.caps = ((this.caps & ~mask) | (wanted & mask)) & CAPS_HW;
+        return this.complete(cmd, Status.OK, this.capsData());
+      }
+      case Op.LIMITS_GET: {
+        const v = this.limit(cmd.index);
+        return v === undefined ? this.complete(cmd, Status.BAD_ARG) : this.complete(cmd, Status.OK, BigInt(v));
+      }
+      case Op.STATS_GET: {
+        const name = STAT_NAMES[cmd.index];
+        return name === undefined ? this.complete(cmd, Status.BAD_ARG) : this.complete(cmd, Status.OK, BigInt(this.stats[name]));
+      }
+      default:
+        return this.complete(cmd, Status.BAD_OP);
+    }
+  }
+
+  private complete(cmd: Command, status: StatusCode, data = 0n): void {
+    // Reading: a completion echoes the command's ctx field, whatever the op.
+    this.eventQueue.push({ kind: EventKind.COMPLETION, tag: cmd.tag, status, ctx: cmd.ctx, data });
+  }
+
+  /** Reading: for CTX_DEL and RESYNC an out-of-range ctx is BAD_CTX, an unused one NOT_FOUND. */
+  private ctxStatus(ctx: number): StatusCode {
+    if (ctx >= this.params.nCtx) return Status.BAD_CTX;
+    return this.contexts[ctx] ? Status.OK : Status.NOT_FOUND;
+  }
+
+  private capsData(): bigint {
+    return BigInt((CAPS_HW << 8) | this.caps);
+  }
+
+  private limit(index: number): number | undefined {
+    const p = this.params;
+    const values: Record<number, number> = {
+      [Limit.maxDdpSglLen]: p.maxSgl,
+      [Limit.ioThreshold]: p.ioThreshold,
+      [Limit.fullCcidRange]: 1,
+      [Limit.tls]: 0,
+      [Limit.nCtx]: p.nCtx,
+      [Limit.nTags]: p.nTags,
+      [Limit.maxSegs]: p.maxSegs,
+      [Limit.latency]: p.latency,
+      [Limit.maxFrame]: p.maxFrame,
+    };
+    return values[index];
+  }
+
+  private ctxAdd(cmd: Command): StatusCode {
+    if (cmd.ctx >= this.params.nCtx) return Status.BAD_CTX;
+    if (this.contexts[cmd.ctx]) return Status.EXISTS;
+    const key = flowKeyOf(cmd.ipv6 ? 6 : 4, cmd.srcIp, cmd.dstIp, cmd.srcPort, cmd.dstPort);
+    if (this.contexts.some((c) => c?.key === key)) return Status.EXISTS;
+    if (!(this.caps & Cap.NVME_TCP)) return Status.DISABLED;
+    const c: Context = {
+      index: cmd.ctx,
+      key,
+      hdgst: (cmd.flags & CtxFlags.HDGST) !== 0,
+      ddgst: (cmd.flags & CtxFlags.DDGST) !== 0,
+      cpda: cmd.cpda,
+      exp: cmd.seq,
+      state: "HEADER",
+      hdr: new Uint8Array(HEADER_LENGTH + DIGEST_LENGTH),
+      hdrCnt: 0,
+      left: 0,
+      type: 0,
+      pdo: 0,
+      plen: 0,
+      cid: 0,
+      datao: 0,
+      datal: 0,
+      dataOff: 0,
+      crc: 0,
+      crcValid: true,
+      digest: new Uint8Array(DIGEST_LENGTH),
+      tag: undefined,
+    };
+    this.contexts[cmd.ctx] = c;
+    return Status.OK;
+  }
+
+  private ctxDel(cmd: Command): StatusCode {
+    const status = this.ctxStatus(cmd.ctx);
+    if (status !== Status.OK) return status;
+    for (const [key, t] of this.tags) {
+      if (t.ctx !== cmd.ctx) continue;
+      t.valid = false;
+      this.tags.delete(key);
+    }
+    this.contexts[cmd.ctx] = undefined;
+    return Status.OK;
+  }
+
+  /** The beats of one TAG_SETUP, `last` included. Checks in the contract's order; a failure changes nothing. */
+  private tagSetup(beats: Command[]): StatusCode {
+    const last = beats[beats.length - 1]!;
+    if (last.ctx >= this.params.nCtx || !this.contexts[last.ctx]) return Status.BAD_CTX;
+    const key = tagKey(last.ctx, last.cid);
+    if (this.tags.has(key)) return Status.EXISTS;
+    if (this.tags.size >= this.params.nTags) return Status.TABLE_FULL;
+    if (beats.length > this.params.maxSgl) return Status.SGL_TOO_LONG;
+    // Reading: a zero-length entry is refused even in last place; only the last may be shorter than a beat.
+    const bad = beats.some((b, i) => b.len === 0 || (b.len < this.minSglLen && i < beats.length - 1));
+    if (bad) return Status.BAD_SGL;
+    const sgl = beats.map((b) => ({ addr: b.addr, len: b.len }));
+    this.tags.set(key, { ctx: last.ctx, cid: last.cid, sgl, total: sgl.reduce((n, e) => n + e.len, 0), valid: true });
+    return Status.OK;
+  }
+
+  private tagTeardown(cmd: Command): void {
+    const key = tagKey(cmd.ctx, cmd.cid);
+    const t = this.tags.get(key);
+    if (!t) return this.complete(cmd, Status.NOT_FOUND);
+    t.valid = false;
+    this.tags.delete(key);
+    this.complete(cmd, Status.OK);
+    // No pipeline: every DMA write that used the entry has already left.
+    this.eventQueue.push({ kind: EventKind.TEARDOWN_DONE, cookie: cmd.cookie });
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // Frames
+
+  frame(bytes: Uint8Array): FrameResult {
+    const keep = new Uint8Array(bytes.length).fill(1);
+    const cqe: Cqe = { hit: false, ctx: 0, crcOk: false, nseg: 0, segs: [], resync: false, resyncSeq: 0 };
+    const result: FrameResult = { ring: { data: bytes.slice(), keep }, cqe, dma: [] };
+    if (bytes.length > this.params.maxFrame) {
+      this.stats.oversize++;
+      if (OVERSIZE_COUNTS_AS_PASSTHROUGH) this.stats.passthrough++;
+      return result;
+    }
+    const f = verdictOk(bytes);
+    if (!f) {
+      this.stats.passthrough++;
+      return result;
+    }
+    const c = this.lookup(f);
+    if (!c) return result;
+    cqe.hit = true;
+    cqe.ctx = c.index;
+    if (c.state === "SEARCH") return result;
+
+    const w: FrameWork = {
+      bytes,
+      payloadOffset: f.payloadOffset,
+      keep,
+      segs: cqe.segs,
+      dma: result.dma,
+      crcOk: (this.caps & Cap.NVME_TCP_DDGST_RX) !== 0 && c.ddgst,
+      placed: 0,
+    };
+    const p = f.tcp.seq;
+    const n = f.payload.length;
+    const ahead = seqDiff(p, c.exp);
+    if (n === 0) {
+      // Rule 1: nothing changes.
+    } else if (ahead < 0) {
+      // Rule 2: a retransmission (entirely old, or starting before exp).
+      this.stats.retransmits++;
+      w.crcOk = false;
+    } else {
+      let tracking = true;
+      if (ahead > 0) {
+        this.stats.oooPackets++;
+        if (c.state === "DATA" && ahead <= c.left) {
+          // Rule 4: only data was lost; the PDU's digest can no longer be checked.
+          c.crcValid = false;
+          c.left -= ahead;
+          c.dataOff += ahead;
+          this.nextRegion(c);
+        } else {
+          this.enterSearch(c, w); // rule 5
+          tracking = false;
+        }
+      }
+      if (tracking) this.track(c, f.payload, w);
+      c.exp = seqAdd(p, n);
+    }
+
+    cqe.crcOk = w.crcOk;
+    cqe.nseg = w.segs.length;
+    if (w.placed > 0 || w.crcOk) this.stats.rxNvmeTcpPackets++;
+    this.stats.rxNvmeTcpBytes += w.placed;
+    return result;
+  }
+
+  private lookup(f: OkFrame): Context | undefined {
+    const v = f.ip.version;
+    const key = flowKeyOf(v, ipField(v, f.ip.src), ipField(v, f.ip.dst), f.tcp.srcPort, f.tcp.dstPort);
+    return this.contexts.find((c) => c?.key === key);
+  }
+
+  private enterSearch(c: Context, w: FrameWork): void {
+    c.state = "SEARCH";
+    c.tag = undefined;
+    w.crcOk = false;
+    this.stats.rxNvmeTcpDrop++;
+    this.stats.searches++;
+  }
+
+  /** Rule 3 from the first payload byte: regions, header checks, placement, digests. */
+  private track(c: Context, payload: Uint8Array, w: FrameWork): void {
+    const n = payload.length;
+    let i = 0;
+    while (i < n) {
+      switch (c.state) {
+        case "SEARCH":
+          return;
+        case "HEADER": {
+          c.hdr[c.hdrCnt++] = payload[i++]!;
+          if (c.hdrCnt === HEADER_LENGTH && !this.acceptHeader(c)) {
+            this.enterSearch(c, w);
+            return;
+          }
+          if (c.hdrCnt === HEADER_LENGTH + (c.hdgst ? DIGEST_LENGTH : 0)) this.startBody(c);
+          break;
+        }
+        case "PAD": {
+          const m = Math.min(c.left, n - i);
+          i += m;
+          c.left -= m;
+          this.nextRegion(c);
+          break;
+        }
+        case "DATA": {
+          const m = Math.min(c.left, n - i);
+          if (!c.crcValid) w.crcOk = false;
+          c.crc = crc32c(payload.subarray(i, i + m), c.crc);
+          this.place(c, w, w.payloadOffset + i, m);
+          i += m;
+          c.left -= m;
+          c.dataOff += m;
+          this.nextRegion(c);
+          break;
+        }
+        case "DDGST": {
+          if (!c.crcValid) w.crcOk = false;
+          c.digest[DIGEST_LENGTH - c.left] = payload[i++]!;
+          c.left--;
+          if (c.left === 0) {
+            const match = readDigest(c.digest, 0) === c.crc;
+            if (!match) w.crcOk = false;
+            if (c.crcValid) {
+              if (match) this.stats.pdusCrcOk++;
+              else this.stats.pdusCrcBad++;
+            }
+            this.startHeader(c);
+          }
+          break;
+        }
+      }
+    }
+  }
+
+  /** Header validity (contract section 5) on the 24 header bytes; on success decodes the PDU and decides placement. */
+  private acceptHeader(c: Context): boolean {
+    const h = c.hdr;
+    const v = new DataView(h.buffer, h.byteOffset, HEADER_LENGTH);
+    const type = h[0]!;
+    const flags = h[1]!;
+    const hlen = h[2]!;
+    const pdo = h[3]!;
+    const plen = v.getUint32(4, true);
+    const hd = c.hdgst ? DIGEST_LENGTH : 0;
+    const dd = c.ddgst ? DIGEST_LENGTH : 0;
+    if (hlen !== HEADER_LENGTH) return false;
+    if (((flags & PduFlags.HDGST) !== 0) !== c.hdgst) return false;
+    const ddgstFlag = (flags & PduFlags.DDGST) !== 0;
+    switch (type) {
+      case PduType.C2HData: {
+        const datal = v.getUint32(16, true);
+        // Reading: plen == pdo + datal (+4) is exact (no 32-bit wrap of the sum).
+        const ok = ddgstFlag === c.ddgst && datal >= 1 && pdo >= HEADER_LENGTH + hd && pdo % ((c.cpda + 1) * 4) === 0 && plen === pdo + datal + dd;
+        if (!ok) return false;
+        c.cid = v.getUint16(8, true);
+        c.datao = v.getUint32(12, true);
+        c.datal = datal;
+        c.tag = this.placementTag(c);
+        break;
+      }
+      case PduType.CapsuleResp:
+      case PduType.R2T:
+        if (pdo !== 0 || plen !== HEADER_LENGTH + hd || ddgstFlag) return false;
+        break;
+      case PduType.C2HTermReq:
+        if (pdo !== 0 || plen < HEADER_LENGTH || plen > TERM_REQ_MAX_PLEN) return false;
+        break;
+      default:
+        return false;
+    }
+    c.type = type;
+    c.pdo = pdo;
+    c.plen = plen;
+    return true;
+  }
+
+  /** Placement is decided once per C2HData PDU, at its 24th header byte. */
+  private placementTag(c: Context): TagEntry | undefined {
+    if (!(this.caps & Cap.NVME_TCP)) return undefined;
+    const t = this.tags.get(tagKey(c.index, c.cid));
+    return t && c.datao + c.datal <= t.total ? t : undefined;
+  }
+
+  /** After the header (and HDGST): PAD, then DATA and DDGST for a C2HData. */
+  private startBody(c: Context): void {
+    const header = HEADER_LENGTH + (c.hdgst ? DIGEST_LENGTH : 0);
+    c.state = "PAD";
+    // Reading: a C2HTermReq whose plen is shorter than its header with HDGST has no PAD (never negative).
+    c.left = Math.max(0, (c.type === PduType.C2HData ? c.pdo : c.plen) - header);
+    c.dataOff = 0;
+    this.nextRegion(c);
+  }
+
+  /** Leaves every region that has no bytes left (regions of length 0 are skipped at once). */
+  private nextRegion(c: Context): void {
+    if (c.left > 0) return;
+    if (c.state === "PAD" && c.type === PduType.C2HData) {
+      c.state = "DATA";
+      c.left = c.datal;
+    } else if (c.state === "DATA" && c.ddgst) {
+      c.state = "DDGST";
+      c.left = DIGEST_LENGTH;
+    } else {
+      this.startHeader(c);
+    }
+  }
+
+  private startHeader(c: Context): void {
+    c.state = "HEADER";
+    c.hdrCnt = 0;
+    c.left = 0;
+    c.crc = 0;
+    c.crcValid = true;
+    c.tag = undefined;
+  }
+
+  /** Places `m` data bytes at frame offset `frameOff` (PDU data offset c.dataOff) if the tag and a segment slot allow. */
+  private place(c: Context, w: FrameWork, frameOff: number, m: number): void {
+    const t = c.tag;
+    if (!t || !t.valid || !(this.caps & Cap.NVME_TCP) || w.segs.length >= this.params.maxSegs) return;
+    const bufOff = c.datao + c.dataOff;
+    w.segs.push({ cid: c.cid, bufOff, frameOff, len: m });
+    w.keep.fill(0, frameOff, frameOff + m);
+    w.placed += m;
+    // Walk the SGL: the segment becomes one write per SGL entry it touches.
+    let skip = bufOff;
+    let done = 0;
+    for (const e of t.sgl) {
+      if (done === m) break;
+      if (skip >= e.len) {
+        skip -= e.len;
+        continue;
+      }
+      const k = Math.min(e.len - skip, m - done);
+      w.dma.push({ addr: e.addr + BigInt(skip), data: w.bytes.slice(frameOff + done, frameOff + done + k) });
+      done += k;
+      skip = 0;
+    }
+  }
+}
+
+type OkFrame = ParsedFrame & { ip: NonNullable<ParsedFrame["ip"]>; tcp: NonNullable<ParsedFrame["tcp"]> };
+
+/** The parser's verdict: a TCP segment that parsed, IPv4 header and TCP checksums good, not a fragment. */
+function verdictOk(bytes: Uint8Array): OkFrame | undefined {
+  let f: ParsedFrame;
+  try {
+    f = parseFrame(bytes);
+  } catch (e) {
+    if (e instanceof ParseError) return undefined;
+    throw e;
+  }
+  if (!f.ip || !f.tcp || f.ip.isFragment || !f.checksumOk) return undefined;
+  return f as OkFrame;
+}
+
+/** Reading: for IPv4 only bits 31:0 of the address fields count. */
+function flowKeyOf(version: 4 | 6, src: bigint, dst: bigint, srcPort: number, dstPort: number): string {
+  const mask = version === 4 ? 0xffff_ffffn : (1n << 128n) - 1n;
+  return `${version} ${(src & mask).toString(16)} ${(dst & mask).toString(16)} ${srcPort} ${dstPort}`;
+}
+
+function tagKey(ctx: number, cid: number): string {
+  return `${ctx}:${cid}`;
+}
