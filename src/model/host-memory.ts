@@ -86,14 +86,11 @@ export class HostMemory {
   checkGuards(): GuardViolation[] {
     const out: GuardViolation[] = [];
     for (const r of this.regions) {
-      const check = (i: number): void => {
+      const guardIndices = [...Array(r.guard).keys()].flatMap((i) => [i, r.bytes.length - r.guard + i]).sort((x, y) => x - y);
+      for (const i of guardIndices) {
         const addr = r.start + BigInt(i);
         const expected = guardByte(addr);
         if (r.bytes[i] !== expected) out.push({ addr, expected, actual: r.bytes[i]! });
-      };
-      for (let i = 0; i < r.guard; i++) {
-        check(i);
-        check(r.bytes.length - r.guard + i);
       }
     }
     for (const [addr, actual] of this.stray) out.push({ addr, expected: undefined, actual });

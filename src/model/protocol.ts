@@ -123,7 +123,7 @@ export const CqeSchema = z.object({
 export type Cqe = z.infer<typeof CqeSchema>;
 
 /** Placed bytes at consecutive host addresses (how the RTL groups them into beats does not matter). */
-export const DmaWriteSchema = z.object({ addr: ubig(64), data: z.instanceof(Uint8Array) });
+export const DmaWriteSchema = z.object({ addr: ubig(64), data: z.custom<Uint8Array>((v) => v instanceof Uint8Array, "expected a Uint8Array") });
 export type DmaWrite = z.infer<typeof DmaWriteSchema>;
 
 // ---- friendlier builders of command beats ----
