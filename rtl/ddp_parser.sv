@@ -186,6 +186,7 @@ module ddp_parser #(
   logic [28:0] tcp_sum_q, tcp_sum_d;    // unfolded sum of pseudo-header addresses + segment words so far
   logic [15:0] l4_q;                    // L4 of the current frame, valid from beat 4 (registered geometry)
   logic [16:0] end_q;                   // E of the current frame, valid from beat 4
+  logic [16:0] seg_len_q;               // E - L4: TCP header + payload bytes, valid from beat 5
   logic        vlan_cur;                // the current frame has an 802.1Q tag (valid from beat 1 on)
   logic [15:0] l3_cur;                  // L3 of the current frame (valid from beat 1 on)
   logic [15:0] frame_len;               // bytes up to and including this beat
@@ -204,7 +205,7 @@ module ddp_parser #(
     ip_hdr_len = is_v6 ? 16'd40 : {10'd0, ip_q[0][3:0], 2'b00};
     l4         = l3 + ip_hdr_len;
     ip_end     = is_v6 ? 17'(l4) + 17'({ip_q[4], ip_q[5]}) : 17'(l3) + 17'({ip_q[2], ip_q[3]});
-    pay_off    = l4 + {10'd0, tcp_q[12][7:4], 2'b00};
+    pay_off    = l4_q + {10'd0, tcp_q[12][7:4], 2'b00};
   end
 
   // Per-lane view and per-word classification of the current beat.
@@ -231,7 +232,7 @@ module ddp_parser #(
     // header is at least 20 bytes); in the TCP sum when it holds a pseudo-header address or lies in [L4, E)
     // (an odd E leaves the last word's low byte out). l4_q and end_q are valid from beat 4 on.
     for (int w = 0; w < WORDS; w++) begin
-      word_off[w]  = off_q + 16'(2 * w);
+      word_off[w]  = off_q | 16'(2 * w);  // off_q is a multiple of BYTES: no adder needed
       word_ip[w]   = word_off[w] >= l3_cur && (off_q < 16'(TCP_MIN / BYTES * BYTES) || word_off[w] < l4_q);
       word_addr[w] = off_q >= 16'd16 && (is_v6 ? (word_off[w] >= l3 + 16'd8 && word_off[w] < l3 + 16'd40)
                                                : (word_off[w] >= l3 + 16'd12 && word_off[w] < l3 + 16'd20));
@@ -268,24 +269,31 @@ module ddp_parser #(
     end
   end
 
+  // The beat's words are added among themselves first (narrow adders), then once to the running sums.
+  logic [17:0] beat_ip_sum, beat_tcp_sum;
+
   always_comb begin
-    ip_sum_d  = (off_q == 16'd0) ? 21'd0 : ip_sum_q;
-    tcp_sum_d = (off_q == 16'd0) ? 29'd0 : tcp_sum_q;
+    beat_ip_sum  = '0;
+    beat_tcp_sum = '0;
     for (int w = 0; w < WORDS; w++) begin
-      if (word_ip[w]) ip_sum_d = ip_sum_d + 21'({lane[2*w], lane[2*w+1]});
+      if (word_ip[w]) beat_ip_sum = beat_ip_sum + 18'({lane[2*w], lane[2*w+1]});
       if (word_addr[w] || word_hi[w])
-        tcp_sum_d = tcp_sum_d + 29'({lane[2*w], (word_addr[w] || word_lo[w]) ? lane[2*w+1] : 8'd0});
+        beat_tcp_sum = beat_tcp_sum + 18'({lane[2*w], (word_addr[w] || word_lo[w]) ? lane[2*w+1] : 8'd0});
     end
+    ip_sum_d  = ((off_q == 16'd0) ? 21'd0 : ip_sum_q) + 21'(beat_ip_sum);
+    tcp_sum_d = ((off_q == 16'd0) ? 29'd0 : tcp_sum_q) + 29'(beat_tcp_sum);
   end
 
   always_ff @(posedge clk) begin
     for (int j = 0; j < 4; j++) eth_q[j] <= eth_d[j];
     for (int j = 0; j < IP_BYTES; j++) ip_q[j] <= ip_d[j];
     for (int j = 0; j < TCP_BYTES; j++) tcp_q[j] <= tcp_d[j];
-    // Geometry lags the captured bytes by a cycle; it is first needed at beat 4, two beats after the last
-    // byte it depends on (beat 2).
-    l4_q  <= l4;
-    end_q <= ip_end;
+    // Geometry lags the captured bytes by a cycle or two; it is first needed at beat 4, two beats after the
+    // last byte it depends on (beat 2), and at the end of frames of 5 beats or more (shorter ones are
+    // TRUNCATED by checks that do not use it).
+    l4_q      <= l4;
+    end_q     <= ip_end;
+    seg_len_q <= end_q - 17'(l4_q);
     if (beat) begin
       ip_sum_q  <= ip_sum_d;
       tcp_sum_q <= tcp_sum_d;
@@ -327,14 +335,12 @@ module ddp_parser #(
   endfunction
 
   reason_e     reason;
-  logic [16:0] seg_len;    // TCP header + payload, from the IP header
   logic [15:0] tcp_total;  // folded TCP sum with protocol and length
   logic [7:0]  proto;
   logic        fragment;
 
   always_comb begin
-    seg_len   = ip_end - 17'(l4);
-    tcp_total = fold(32'(fin_tcp_sum_q) + 32'(seg_len) + 32'd6);
+    tcp_total = fold(32'(fin_tcp_sum_q) + 32'(seg_len_q) + 32'd6);
     proto     = is_v6 ? ip_q[6] : ip_q[9];
     fragment  = ip_q[6][5] || {ip_q[6][4:0], ip_q[7]} != 13'd0;
 
@@ -345,13 +351,13 @@ module ddp_parser #(
     else if (fin_len_q < l3 + (is_v6 ? 16'd40 : 16'd20))              reason = R_TRUNCATED;
     else if (ip_q[0][7:4] != (is_v6 ? 4'd6 : 4'd4))                   reason = R_NOT_IP;
     else if (is_v4 && (ip_q[0][3:0] < 4'd5 || {ip_q[2], ip_q[3]} < ip_hdr_len)) reason = R_BAD_LENGTH;
-    else if (is_v4 && fin_len_q < l4)                                 reason = R_TRUNCATED;
+    else if (is_v4 && fin_len_q < l4_q)                               reason = R_TRUNCATED;
     else if (is_v4 && fold(32'(fin_ip_sum_q)) != 16'hffff)            reason = R_IP_CSUM;
     else if (is_v4 && fragment)                                       reason = R_FRAGMENT;
     else if (is_v6 && is_ext_header(proto))                           reason = R_IPV6_EXT;
     else if (proto != 8'd6)                                           reason = R_NOT_TCP;
-    else if (17'(fin_len_q) < ip_end)                                 reason = R_TRUNCATED;
-    else if (seg_len < 17'd20 || tcp_q[12][7:4] < 4'd5 || 17'(pay_off) > ip_end) reason = R_BAD_LENGTH;
+    else if (17'(fin_len_q) < end_q)                                  reason = R_TRUNCATED;
+    else if (seg_len_q < 17'd20 || tcp_q[12][7:4] < 4'd5 || 17'(pay_off) > end_q) reason = R_BAD_LENGTH;
     else if (tcp_total != 16'hffff)                                   reason = R_TCP_CSUM;
   end
 
@@ -377,7 +383,7 @@ module ddp_parser #(
       m_verdict_seq         <= {tcp_q[4], tcp_q[5], tcp_q[6], tcp_q[7]};
       m_verdict_tcp_flags   <= tcp_q[13];
       m_verdict_payload_off <= pay_off;
-      m_verdict_payload_len <= 16'(ip_end - 17'(pay_off));
+      m_verdict_payload_len <= 16'(end_q - 17'(pay_off));
       m_verdict_frame_len   <= fin_len_q;
     end
     if (rst) verdict_valid_q <= 1'b0;
