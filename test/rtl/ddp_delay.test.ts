@@ -94,7 +94,11 @@ describeRtl("ddp_delay DEPTH=64", { top: "ddp_delay", params: { DEPTH }, ports: 
   rtl.test("latency is exact at full rate, and with idle input", async ({ dut, rng }) => {
     const b = bench(dut);
     const frames = Array.from({ length: 150 }, () => frameOf(rng));
+    const started = dut.sim.cycle;
     await runFrames(b, frames, frames.map((_, i) => verdictFor(i, rng)), DEPTH, true);
+    // Line rate: the input took one cycle per beat (the last frame left LATENCY cycles after it entered).
+    const beats = frames.reduce((n, f) => n + Math.ceil(f.length / BYTES), 0);
+    expect(dut.sim.cycle - started, "cycles for all frames").toBeLessThanOrEqual(beats + DEPTH + 30);
     await b.source.setPauseGenerator(randomPauses(rng, 0.3));
     const more = Array.from({ length: 150 }, () => frameOf(rng));
     await runFrames(b, more, more.map((_, i) => verdictFor(i, rng)), DEPTH, true);

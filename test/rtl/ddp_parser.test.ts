@@ -259,6 +259,13 @@ describeRtl("ddp_parser", { top: "ddp_parser", ports: ["clk"] }, (rtl) => {
         expect(got[i]!.start, `${label}: verdict timing`).toBe(seen[i]!.end! + VERDICT_DELAY);
         reasons.set(reasonName(golden.reason), (reasons.get(reasonName(golden.reason)) ?? 0) + 1);
       });
+      if (v.idle === 0 && v.backpressure === 0) {
+        // Line rate: the input never stalls, one beat per cycle, frames back to back.
+        seen.forEach((f, i) => {
+          expect(f.end! - f.start! + 1, `frame ${i}: input beats`).toBe(Math.ceil(frames[i]!.length / 8));
+          if (i > 0) expect(f.start, `frame ${i}: input gap`).toBe(seen[i - 1]!.end! + 1);
+        });
+      }
       console.log(`[ddp_parser] ${v.name}: ${[...reasons].map(([r, n]) => `${r} ${n}`).join(", ")}`);
       // Every reason the traffic is meant to reach is reached.
       for (const r of ["ok", "notIp", "truncated", "badLength", "ipCsum", "fragment", "ipv6Ext", "notTcp", "tcpCsum", "oversize"]) {
