@@ -60,6 +60,7 @@ module ddp_crc32c #(
   ddp_crc32c_core #(
     .DATA_W (DATA_W)
   ) core (
+    .clk     (clk),
     .crc_in  (crc_q),
     .data    (s_axis_tdata),
     .count   (beat_bytes),

@@ -19,6 +19,8 @@
 //   KEEP_W   bytes per word (derived)
 //   COUNT_W  width of `count` (derived): holds 0 .. KEEP_W
 // Ports:
+//   clk      simulation only: samples the assertion that count <= KEEP_W (the logic has no state; the
+//            co-simulation harness also needs a clock to drive a top)
 //   crc_in   register before this word
 //   data     the bytes, first byte in lane 0
 //   count    number of bytes to consume, 0 .. KEEP_W (0: crc_out = crc_in)
@@ -32,6 +34,7 @@ module ddp_crc32c_core #(
   // width of the byte count (0 .. KEEP_W)
   parameter int COUNT_W = $clog2(KEEP_W + 1)
 ) (
+  input  logic               clk,
   input  logic [31:0]        crc_in,
   input  logic [DATA_W-1:0]  data,
   input  logic [COUNT_W-1:0] count,
@@ -107,5 +110,10 @@ module ddp_crc32c_core #(
     end
     for (int i = 0; i < 32; i++) crc_out[i] = ^(undo[i*32 +: 32] & advanced);
   end
+
+`ifndef SYNTHESIS
+  count_in_range: assert property (@(posedge clk) count <= COUNT_W'(KEEP_W))
+    else $error("count %0d exceeds KEEP_W %0d", count, KEEP_W);
+`endif
 
 endmodule
