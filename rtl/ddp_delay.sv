@@ -15,10 +15,11 @@
 //     cannot come before it leaves: it passes with m_meta_missing = 1, and its verdict, when it comes, is
 //     dropped. Verdicts pair with frames by order: the k-th verdict belongs to the k-th frame.
 //   - Back-pressure on m_axis stalls the head and the memory fills; s_axis_tready drops only when the memory
-//     is full, or when VERDICTS frames are open (entered, verdict not yet used or dropped) and the next input
-//     beat would open another. VERDICTS = DEPTH / 8 + 8 covers minimum-size (60-byte) frames at line rate.
-//   - s_verdict_ready is low only when the verdict FIFO is full; it cannot be full while verdicts come after
-//     their frames' last beats (as from ddp_parser), because then at most VERDICTS verdicts are waiting.
+//     is full, or when VERDICTS - 2 frames are open (entered, verdict not yet used or dropped) and the next
+//     input beat would open another. VERDICTS = DEPTH / 8 + 8 covers minimum-size (60-byte) frames at line rate.
+//   - s_verdict_ready is low only when the verdict FIFO (VERDICTS + 1 with its head) is full. It cannot fill
+//     when verdicts come after their frames' last beats, as from ddp_parser: every waiting verdict belongs
+//     to an open frame or to one of the at most 2 frames still in the parser's output register slice.
 //
 // When is a beat due: a 1-bit ring of LATENCY-3 entries, indexed by time, remembers in which cycles a beat was
 // accepted; reading it back LATENCY-3 cycles later counts the beats in memory that have become due (no time
@@ -30,7 +31,7 @@
 //   DEPTH      beat memory in beats (1160: 9216-byte frames at 8 bytes per beat plus margin)
 //   LATENCY    cycles from s_axis to m_axis, 4 .. DEPTH + 1 (so that full rate never fills the memory)
 //   VERDICT_W  width of the verdict bus (its fields do not matter here)
-//   VERDICTS   verdict FIFO entries = most frames open at once
+//   VERDICTS   verdict FIFO entries; VERDICTS - 2 = most frames open at once
 // Ports:
 //   clk, rst                                  clock, synchronous active-high reset
 //   s_axis_t{data,keep,valid,ready,last}      beats in (from ddp_parser)
@@ -53,7 +54,7 @@ module ddp_delay #(
   parameter int LATENCY = DEPTH,
   // verdict bus width in bits
   parameter int VERDICT_W = 64,
-  // verdict FIFO entries: at most this many frames are in the delay line at once
+  // verdict FIFO entries (+1 head register); at most VERDICTS - 2 frames are in the delay line at once
   parameter int VERDICTS = DEPTH / 8 + 8
 ) (
   input  logic                 clk,
@@ -90,6 +91,8 @@ module ddp_delay #(
   localparam int TICK_W = $clog2(RING);
   localparam int VPTR_W = $clog2(VERDICTS);
   localparam int VCNT_W = $clog2(VERDICTS + 1);
+  // Most frames open at once: room is left for the verdicts of 2 one-beat frames held upstream.
+  localparam int OPEN_MAX = VERDICTS - 2;
 
   // ---------------------------------------------------------------------------------------------------------
   // Input side.
@@ -103,7 +106,7 @@ module ddp_delay #(
   logic [VCNT_W-1:0] open_q;      // frames entered whose verdict is not used or dropped yet
   logic              in_beat;     // a beat is accepted this cycle
 
-  assign s_axis_tready = count_q != CNT_W'(DEPTH) && (!in_sof_q || open_q != VCNT_W'(VERDICTS));
+  assign s_axis_tready = count_q != CNT_W'(DEPTH) && (!in_sof_q || open_q < VCNT_W'(OPEN_MAX));
   assign in_beat       = s_axis_tvalid && s_axis_tready;
 
   always_ff @(posedge clk) begin
@@ -245,13 +248,13 @@ module ddp_delay #(
   initial begin
     assert (LATENCY >= 4 && LATENCY <= DEPTH + 1) else $fatal(1, "ddp_delay: LATENCY must be 4 .. DEPTH + 1");
     assert (DATA_W % 8 == 0) else $fatal(1, "ddp_delay: DATA_W must be a multiple of 8");
+    assert (VERDICTS >= 3) else $fatal(1, "ddp_delay: VERDICTS must be at least 3");
   end
   no_mem_overflow: assert property (@(posedge clk) disable iff (rst) count_q <= CNT_W'(DEPTH))
     else $error("ddp_delay: beat memory overflow");
   due_within_count: assert property (@(posedge clk) disable iff (rst) due_q <= count_q)
     else $error("ddp_delay: more due beats than beats in memory");
-  // A frame's beats are in memory, so its verdict cannot be the one to overflow the FIFO: verdicts from
-  // ddp_parser are never refused.
+  // Writes only when there is room (s_verdict_ready); ddp_parser's verdicts are never refused (see header).
   no_verdict_overflow: assert property (@(posedge clk) disable iff (rst) vcount_q <= VCNT_W'(VERDICTS))
     else $error("ddp_delay: verdict FIFO overflow");
   // Order: a verdict is used or dropped only for a frame that has entered, and the head never starts a frame

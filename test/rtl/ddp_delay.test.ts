@@ -117,7 +117,7 @@ describeRtl("ddp_delay DEPTH=64", { top: "ddp_delay", params: { DEPTH }, ports: 
       if (p.idle > 0) await b.source.setPauseGenerator(randomPauses(rng, p.idle));
       if (p.backpressure > 0) await b.sink.setPauseGenerator(randomPauses(rng, p.backpressure));
       if (p.late > 0) await b.verdicts.setPauseGenerator(randomPauses(rng, p.late));
-      // Runts too: many one-beat frames make the delay throttle its input (VERDICTS frames open at most).
+      // Runts too: many one-beat frames make the delay throttle its input (VERDICTS - 2 frames open at most).
       const frames = Array.from({ length: 300 }, () => (rng.chance(0.3) ? rng.bytes(rng.range(1, 16)) : frameOf(rng)));
       await runFrames(b, frames, frames.map((_, i) => verdictFor(i, rng)), DEPTH, false);
       await expectDrained(dut, b);
