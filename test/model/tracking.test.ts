@@ -8,7 +8,7 @@ import { makeCid } from "../../src/nvme/sqe.js";
 import { patternBytes } from "../../src/target/namespace.js";
 import { HostMemory } from "../../src/model/host-memory.js";
 import { OffloadModel } from "../../src/model/offload-model.js";
-import { capsSet, EventKind, type SglEntry, Status, tagSetup, tagTeardown } from "../../src/model/protocol.js";
+import { capsSet, ctxDel, EventKind, type SglEntry, Status, tagSetup, tagTeardown } from "../../src/model/protocol.js";
 import { Rng, seedFromEnv } from "../../src/util/rng.js";
 import { BLOCK, feed, FLOW4, FLOW6, honestPdo, isData, NSID, oracleSegments, randomSgl, reassemble, Traffic } from "./traffic.js";
 
@@ -343,6 +343,33 @@ describe("tags and teardown", () => {
     for (const f of t.flush().frames) feed(model, mem, f);
     expectPattern(mem, first);
     expectPattern(mem, second);
+    expect(mem.checkGuards()).toEqual([]);
+  });
+
+  it("CTX_DEL with data in flight stops placement at once; a new CTX_ADD on a PDU boundary tracks again, out of SEARCH", () => {
+    const mem = new HostMemory();
+    const t = new Traffic({ seed, hdgst: false, ddgst: true, mss: 600, c2hDataSize: 1024 });
+    const a: Read = { cid: 1, slba: 0, nlb: 8, sgl: [{ addr: mem.allocate(4096), len: 4096 }] };
+    const model = setup(t, [a]);
+    t.read(a.cid, a.slba, a.nlb);
+    const first = t.flush();
+    const lostHeader = first.frames.splice(1, 1); // holds the second PDU's header: SEARCH from the next frame on
+    for (const f of first.frames) feed(model, mem, f);
+    expect(model.trackState(0)?.state).toBe("SEARCH");
+    const snapshot = mem.read(a.sgl[0]!.addr, 4096);
+    model.command(ctxDel({ ctx: 0 }));
+    expect(feed(model, mem, lostHeader[0]!).cqe.hit).toBe(false);
+    // The driver re-adds the flow at the next PDU boundary (here: the next response) with a fresh tag.
+    const b: Read = { cid: 2, slba: 70, nlb: 4, sgl: [{ addr: mem.allocate(2048), len: 2048 }] };
+    model.command({ ...t.ctxAdd(0), seq: t.q.nextSeq });
+    for (const beat of tagSetup({ ctx: 0, cid: b.cid, sgl: b.sgl })) model.command(beat);
+    for (const beat of tagSetup({ ctx: 0, cid: a.cid, sgl: [{ addr: mem.allocate(4096), len: 4096 }] })) model.command(beat);
+    expect(model.events().filter((e) => e.kind === EventKind.COMPLETION && e.status !== Status.OK)).toEqual([]);
+    t.read(b.cid, b.slba, b.nlb);
+    const second = t.flush();
+    for (const f of second.frames) expect(feed(model, mem, f).cqe.segs).toEqual(oracleSegments(f, second.pdus, false, () => true, 4));
+    expectPattern(mem, b);
+    expect(Buffer.from(mem.read(a.sgl[0]!.addr, 4096)).equals(Buffer.from(snapshot))).toBe(true);
     expect(mem.checkGuards()).toEqual([]);
   });
 });
