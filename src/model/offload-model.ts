@@ -337,6 +337,7 @@ export class OffloadModel {
     const p = f.tcp.seq;
     const n = f.payload.length;
     const ahead = seqDiff(p, c.exp);
+    // Reading: ooo_packets and retransmits count frames with payload of a tracking context (rules 2, 4, 5).
     if (n === 0) {
       // Rule 1: nothing changes.
     } else if (ahead < 0) {
@@ -375,6 +376,7 @@ export class OffloadModel {
     return this.contexts.find((c) => c?.key === key);
   }
 
+  /** Reading: `drop` counts the frame in which the context enters SEARCH, not every later frame. */
   private enterSearch(c: Context, w: FrameWork): void {
     c.state = "SEARCH";
     c.tag = undefined;
@@ -479,7 +481,7 @@ export class OffloadModel {
     return true;
   }
 
-  /** Placement is decided once per C2HData PDU, at its 24th header byte. */
+  /** Reading: placement is decided once per C2HData PDU at its 24th header byte (before any HDGST bytes). */
   private placementTag(c: Context): TagEntry | undefined {
     if (!(this.caps & Cap.NVME_TCP)) return undefined;
     const t = this.tags.get(tagKey(c.index, c.cid));
@@ -496,7 +498,7 @@ export class OffloadModel {
     this.nextRegion(c);
   }
 
-  /** Leaves every region that has no bytes left (regions of length 0 are skipped at once). */
+  /** Reading: a region with no bytes left is left at once (so a frame ending right after a header with no PAD leaves DATA). */
   private nextRegion(c: Context): void {
     if (c.left > 0) return;
     if (c.state === "PAD" && c.type === PduType.C2HData) {
@@ -522,6 +524,7 @@ export class OffloadModel {
   /** Places `m` data bytes at frame offset `frameOff` (PDU data offset c.dataOff) if the tag and a segment slot allow. */
   private place(c: Context, w: FrameWork, frameOff: number, m: number): void {
     const t = c.tag;
+    // Reading: the nvme-tcp cap is checked again here: when inactive no frame is placed, even for a PDU decided earlier.
     if (!t || !t.valid || !(this.caps & Cap.NVME_TCP) || w.segs.length >= this.params.maxSegs) return;
     const bufOff = c.datao + c.dataOff;
     w.segs.push({ cid: c.cid, bufOff, frameOff, len: m });
