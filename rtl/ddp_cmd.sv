@@ -175,8 +175,9 @@ module ddp_cmd #(
         cmpl_status = su_status;
       end
       ddp_pkg::OP_TAG_TEARDOWN: begin
-        td_valid    = fire;
-        cmpl_status = td_found ? ddp_pkg::ST_OK : ddp_pkg::ST_NOT_FOUND;
+        // An out-of-range ctx never reaches the CAM (its low bits could name another context).
+        td_valid    = fire && ctx_in_range;
+        cmpl_status = (ctx_in_range && td_found) ? ddp_pkg::ST_OK : ddp_pkg::ST_NOT_FOUND;
       end
       ddp_pkg::OP_RESYNC: begin
         // Nothing is ever waiting for a confirm yet: the confirm is checked and ignored.
@@ -228,7 +229,7 @@ module ddp_cmd #(
   logic        td_push;      // a cookie enters stage 0 at this edge
   logic        done_out;     // the last stage's cookie becomes a TEARDOWN_DONE at this edge
 
-  assign td_push  = td_valid && td_found;
+  assign td_push  = td_valid && td_found;  // (td_valid implies an in-range ctx)
   assign done_out = adv && sr_valid_q[DRAIN-1];
 
   always_ff @(posedge clk) begin

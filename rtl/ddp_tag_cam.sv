@@ -125,8 +125,10 @@ module ddp_tag_cam #(
     for (int e = 0; e < N_TAGS; e++) begin
       if (lk_match[e]) lk_total = lk_total | total_q[e];
     end
-    inval = (td_valid ? td_match : '0) | (del_valid ? del_match : '0);
   end
+
+  // (Separate from the block above: td_found feeds the command decoder, which drives td_valid.)
+  assign inval = (td_valid ? td_match : '0) | (del_valid ? del_match : '0);
 
   assign valid = valid_q;
 
@@ -269,7 +271,8 @@ module ddp_tag_cam #(
   end
 
 `ifndef SYNTHESIS
-  // Security: a walk used for a DMA write stays inside the buffer and inside the SGL entries it touches.
+  // Security: a walk used for a DMA write reads an entry that is valid or still draining (not reusable), and
+  // stays inside the buffer and inside the SGL entries it touches.
   logic [31:0] chk_end_n;
   always_comb begin
     chk_end_n = w_total;
@@ -278,7 +281,7 @@ module ddp_tag_cam #(
     end
   end
   walk_in_buffer: assert property (@(posedge clk) disable iff (rst)
-      rd_en |-> valid_q[rd_idx] && {1'b0, rd_off} + 33'(rd_cnt) <= {1'b0, w_total})
+      rd_en |-> !free[rd_idx] && {1'b0, rd_off} + 33'(rd_cnt) <= {1'b0, w_total})
     else $error("ddp_tag_cam: DMA walk outside the registered buffer");
   walk_in_entries: assert property (@(posedge clk) disable iff (rst)
       rd_en |-> w_le[0] && w_start_j <= rd_off && {1'b0, rd_off} + 33'(rd_len0) <= {1'b0, w_end_j}

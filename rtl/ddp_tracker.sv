@@ -1,0 +1,541 @@
+// ddp_tracker: per-beat PDU tracking of offloaded flows (contract sections 4 and 5), DATA_W = 64.
+//
+// Two register stages, both advancing when `adv` is high (the whole datapath advances together):
+//   S0  latches the beat from the head of ddp_delay and, at a frame's first beat, the frame's verdict and the
+//       context lookup (lk_hit / lk_idx, combinational from ddp_ctx_table on the verdict's 5-tuple).
+//   S1  reads the frame's context state (a register array, N_CTX entries, read and written every beat, so a
+//       frame of the same context may follow on the next cycle with nothing to forward) and produces:
+//       - at the first beat: the sequence rules 1-5 (serial-number arithmetic): in order, retransmission,
+//         data-only gap (skip it, the PDU's digest becomes unverifiable), lost header (SEARCH);
+//       - at every payload beat of a tracked frame: the regions of the payload lanes. The lanes of a beat are
+//         cut into at most BYTES segments, one per region piece, each found from the remaining length of the
+//         region (compared with the lanes left in the beat), so several region changes per beat cost a short
+//         chain of 4-bit compares, not a per-lane counter chain.
+//       A header completes at most once per beat (24 bytes > 8 lanes) and always started in an earlier beat, so
+//       its bytes in this beat are the lanes from the first payload lane on, at header positions hdr_cnt..23:
+//       the header is assembled from the stored partial header and the shifted beat, then decoded and checked
+//       in the same cycle, so the lanes after it get their regions too. A header starting in this beat is
+//       stored (from its first lane) for the next beats or frames; likewise the data digest bytes.
+//   Outputs (registered, S1): the beat, the frame's context, the data lanes of the beat (at most one PDU's data
+//   per beat: two data regions are at least a 24-byte header apart) with their offset in the PDU's data, a
+//   header that passed (cid, datao, datal), the digest bytes, and per-frame statistics pulses.
+//
+// Region lengths: HDR 24, HDGST 4, PAD pdo - 24 (- 4) for C2HData or plen - 24 (- 4) (at least 0) for the
+// other types, DATA datal, DDGST 4; regions of length 0 are skipped.
+//
+// Parameters:
+//   DATA_W   tdata width (64 only)
+//   KEEP_W   bytes per beat (derived)
+//   N_CTX    contexts
+//   CTX_W    context index width (derived)
+// Ports:
+//   clk, rst, adv                          clock, reset, the pipeline advances at this edge
+//   s_valid, s_data, s_keep, s_last, s_sof the beat at the head of ddp_delay (taken when s_valid && adv)
+//   s_ok, s_oversize                       the frame's verdict is ok / the frame was oversize (reason or missing)
+//   s_seq, s_poff, s_plen                  TCP seq, payload offset in the frame, payload length
+//   lk_hit, lk_idx                         the 5-tuple's context (meaningful when s_ok)
+//   cfg_idx -> cfg_hdgst, cfg_ddgst, cfg_cpda  negotiation of the frame's context (from ddp_ctx_table)
+//   init_valid, init_idx, init_seq         CTX_ADD: the context restarts in HDR at seq
+//   m_*                                    the S1 outputs listed above (see the declarations)
+
+module ddp_tracker #(
+  // tdata width in bits (64 only)
+  parameter int DATA_W = 64,
+  // bytes per beat
+  parameter int KEEP_W = DATA_W / 8,
+  // number of contexts
+  parameter int N_CTX = 8,
+  // context index width
+  parameter int CTX_W = (N_CTX > 1) ? $clog2(N_CTX) : 1
+) (
+  input  logic              clk,
+  input  logic              rst,
+  input  logic              adv,
+
+  input  logic              s_valid,
+  input  logic [DATA_W-1:0] s_data,
+  input  logic [KEEP_W-1:0] s_keep,
+  input  logic              s_last,
+  input  logic              s_sof,
+  input  logic              s_ok,
+  input  logic              s_oversize,
+  input  logic [31:0]       s_seq,
+  input  logic [15:0]       s_poff,
+  input  logic [15:0]       s_plen,
+  input  logic              lk_hit,
+  input  logic [CTX_W-1:0]  lk_idx,
+
+  output logic [CTX_W-1:0]  cfg_idx,
+  input  logic              cfg_hdgst,
+  input  logic              cfg_ddgst,
+  input  logic [4:0]        cfg_cpda,
+
+  input  logic              init_valid,
+  input  logic [CTX_W-1:0]  init_idx,
+  input  logic [31:0]       init_seq,
+
+  output logic              m_valid,
+  output logic [DATA_W-1:0] m_data,
+  output logic [KEEP_W-1:0] m_keep,
+  output logic              m_last,
+  output logic              m_sof,
+  output logic [12:0]       m_beat,       // beat index within the frame
+  output logic              m_hit,        // frame: verdict ok and a context matches
+  output logic [CTX_W-1:0]  m_ctx,
+  output logic              m_crc_base,   // frame: DDGST negotiated and handled by rule 1, 3 or 4 while tracking
+  output logic              m_crc_kill,   // beat: a header failed its check (crc_ok = 0 for the frame)
+  output logic              m_gap,        // first beat: rule 4, the current PDU's digest is unverifiable
+  output logic              m_hdr_done,   // beat: a header passed its check
+  output logic              m_hdr_c2h,    //   and it is a C2HData
+  output logic [15:0]       m_hdr_cid,
+  output logic [31:0]       m_hdr_datao,
+  output logic [31:0]       m_hdr_datal,
+  output logic              m_d_valid,    // beat: lanes [d_lo, d_lo + d_cnt) are PDU data
+  output logic [3:0]        m_d_lo,
+  output logic [3:0]        m_d_cnt,
+  output logic [31:0]       m_d_koff,     // offset in the PDU's data of lane d_lo
+  output logic              m_d_cont,     // the data continues the previous beat's (same PDU, same frame)
+  output logic              m_g_present,  // beat: data-digest bytes are in this beat
+  output logic              m_g_done,     // beat: the 4th digest byte is in this beat
+  output logic [31:0]       m_g_value,    // the digest, read little-endian (when g_done)
+  output logic              m_st_drop,    // statistics pulses (one per frame or per event)
+  output logic              m_st_search,
+  output logic              m_st_ooo,
+  output logic              m_st_retx,
+  output logic              m_st_pass,
+  output logic              m_st_oversize
+);
+
+  localparam int HDR_BITS = 8 * ddp_pkg::HDR_LEN;
+
+  typedef ddp_pkg::region_e region_e;
+
+  // ---------------------------------------------------------------------------------------------------------
+  // S0: the beat and its frame.
+
+  logic              b0_valid_q, b0_last_q, b0_sof_q;
+  logic [DATA_W-1:0] b0_data_q;
+  logic [KEEP_W-1:0] b0_keep_q;
+  logic [12:0]       b0_beat_q;
+  logic              f0_hit_q, f0_ok_q, f0_oversize_q;
+  logic [CTX_W-1:0]  f0_ctx_q;
+  logic [31:0]       f0_seq_q;
+  logic [15:0]       f0_poff_q, f0_plen_q;
+
+  always_ff @(posedge clk) begin
+    if (adv) begin
+      b0_data_q <= s_data;
+      b0_keep_q <= s_keep;
+      b0_last_q <= s_last;
+      b0_sof_q  <= s_sof;
+      if (s_valid) b0_beat_q <= s_sof ? 13'd0 : b0_beat_q + 1'b1;
+      if (s_valid && s_sof) begin
+        f0_ok_q       <= s_ok;
+        f0_hit_q      <= s_ok && lk_hit;
+        f0_ctx_q      <= (s_ok && lk_hit) ? lk_idx : '0;
+        f0_oversize_q <= s_oversize;
+        f0_seq_q      <= s_seq;
+        f0_poff_q     <= s_poff;
+        f0_plen_q     <= s_plen;
+      end
+    end
+  end
+
+  always_ff @(posedge clk) begin
+    if (rst) begin
+      b0_valid_q <= 1'b0;
+    end else if (adv) begin
+      b0_valid_q <= s_valid;
+    end
+  end
+
+  // ---------------------------------------------------------------------------------------------------------
+  // Context state (N_CTX entries).
+
+  region_e           st_rg    [N_CTX];
+  logic [31:0]       st_rem   [N_CTX];  // bytes left in the region
+  logic [31:0]       st_exp   [N_CTX];  // expected TCP seq
+  logic [HDR_BITS-1:0] st_hdr [N_CTX];  // partial header (byte k at bits 8k)
+  logic [23:0]       st_dg    [N_CTX];  // partial data digest
+  logic              st_c2h   [N_CTX];  // current PDU is a C2HData
+  logic [7:0]        st_pad   [N_CTX];  // its PAD length (after HDR / HDGST)
+  logic [31:0]       st_datal [N_CTX];  // its data length
+
+  assign cfg_idx = f0_ctx_q;
+
+  region_e             c_rg;
+  logic [31:0]         c_rem, c_exp, c_datal;
+  logic [HDR_BITS-1:0] c_hdr;
+  logic [23:0]         c_dg;
+  logic                c_c2h;
+  logic [7:0]          c_pad;
+
+  always_comb begin
+    c_rg    = st_rg[f0_ctx_q];
+    c_rem   = st_rem[f0_ctx_q];
+    c_exp   = st_exp[f0_ctx_q];
+    c_hdr   = st_hdr[f0_ctx_q];
+    c_dg    = st_dg[f0_ctx_q];
+    c_c2h   = st_c2h[f0_ctx_q];
+    c_pad   = st_pad[f0_ctx_q];
+    c_datal = st_datal[f0_ctx_q];
+  end
+
+  // ---------------------------------------------------------------------------------------------------------
+  // S1, first beat of a frame: the sequence rules.
+
+  logic        live;        // the beat in S0 is valid and its frame hits a context
+  logic        tracking;    // the context is not in SEARCH
+  logic [31:0] diff;        // seq - exp
+  logic        r1, r2, r34, r4, r5;
+  logic        frame_track_q, crc_base_q;   // of the frame in S0 (set at its first beat)
+  logic        frame_track, crc_base;
+  region_e     sof_rg;      // state after the first beat's rules
+  logic [31:0] sof_rem;
+  logic [31:0] sof_exp;
+
+  // The region after `rg` ends, given the current PDU.
+  // (HDR is handled apart: it needs the header check.)
+  always_comb begin
+    live     = b0_valid_q && f0_hit_q;
+    tracking = c_rg != ddp_pkg::RG_SEARCH;
+    diff     = f0_seq_q - c_exp;
+    r1       = tracking && f0_plen_q == '0;
+    r2       = tracking && !r1 && diff[31];
+    r34      = tracking && !r1 && !diff[31];
+    r4       = r34 && diff != '0 && c_rg == ddp_pkg::RG_DATA && diff <= c_rem;
+    r5       = r34 && diff != '0 && !r4;
+    sof_rg   = c_rg;
+    sof_rem  = c_rem;
+    sof_exp  = c_exp;
+    if (r34) sof_exp = f0_seq_q + {16'd0, f0_plen_q};
+    if (r4) begin
+      sof_rem = c_rem - diff;
+      if (sof_rem == '0) begin
+        sof_rg  = cfg_ddgst ? ddp_pkg::RG_DDGST : ddp_pkg::RG_HDR;
+        sof_rem = cfg_ddgst ? 32'd4 : 32'd24;
+      end
+    end
+    if (r5) sof_rg = ddp_pkg::RG_SEARCH;
+    frame_track = b0_sof_q ? (r34 && !r5) : frame_track_q;
+    crc_base    = b0_sof_q ? (r1 || (r34 && !r5)) : crc_base_q;
+  end
+
+  // ---------------------------------------------------------------------------------------------------------
+  // S1, payload beats: the header completing in this beat, then the segments.
+
+  logic [15:0]         bstart;
+  logic [16:0]         pend;
+  logic [3:0]          lo, hi;
+  logic                pay;          // the beat has payload lanes of a tracked frame
+  logic [DATA_W-1:0]   sh_lo;        // the beat shifted down by lo lanes
+  logic [4:0]          hdr_cnt0;     // header bytes held at the start of the beat
+  logic [HDR_BITS-1:0] hdr_merged;
+  // decoded header
+  logic [7:0]  h_type, h_hlen, h_pdo;
+  logic [1:0]  h_flags;      // HDGST, DDGST (the other flag bits are not checked)
+  logic [31:0] h_plen, h_datao, h_datal;
+  logic [15:0] h_cid;
+  logic [7:0]  h_hlen_tot;
+  logic        h_ok, h_c2h;
+  logic [7:0]  h_pad;
+  logic [7:0]  h_align;
+  logic [33:0] h_sum;
+
+  always_comb begin
+    bstart = {b0_beat_q[12:0], 3'b000};
+    pend   = {1'b0, f0_poff_q} + {1'b0, f0_plen_q};
+    if (f0_poff_q <= bstart)                lo = 4'd0;
+    else if (f0_poff_q - bstart >= 16'd8)   lo = 4'd8;
+    else                                    lo = 4'(f0_poff_q - bstart);
+    if (pend <= {1'b0, bstart})             hi = 4'd0;
+    else if (pend - {1'b0, bstart} >= 17'd8) hi = 4'd8;
+    else                                    hi = 4'(pend - {1'b0, bstart});
+    pay = live && frame_track && !b0_sof_q && lo < hi;
+
+    sh_lo = b0_data_q >> {lo[2:0], 3'b000};
+    if (lo[3]) sh_lo = '0;
+    hdr_cnt0 = 5'(6'd24 - 6'(c_rem));   // meaningful in HDR
+    for (int k = 0; k < ddp_pkg::HDR_LEN; k++) begin
+      hdr_merged[8*k +: 8] = c_hdr[8*k +: 8];
+      for (int s = 0; s < KEEP_W; s++) begin
+        if (5'(k) == hdr_cnt0 + 5'(s)) hdr_merged[8*k +: 8] = sh_lo[8*s +: 8];
+      end
+    end
+
+    h_type  = hdr_merged[7:0];
+    h_flags = hdr_merged[9:8];
+    h_hlen  = hdr_merged[23:16];
+    h_pdo   = hdr_merged[31:24];
+    h_plen  = hdr_merged[63:32];
+    h_cid   = hdr_merged[79:64];
+    h_datao = hdr_merged[127:96];
+    h_datal = hdr_merged[159:128];
+    h_hlen_tot = cfg_hdgst ? 8'd28 : 8'd24;
+    h_align = {6'({1'b0, cfg_cpda} + 6'd1), 2'b00};  // (cpda + 1) * 4, up to 128
+    h_sum   = {26'd0, h_pdo} + {2'd0, h_datal} + (cfg_ddgst ? 34'd4 : 34'd0);
+    h_c2h   = h_type == ddp_pkg::PDU_C2H_DATA;
+    h_ok    = 1'b0;
+    unique case (h_type)
+      ddp_pkg::PDU_C2H_DATA:
+        h_ok = h_flags[1] == cfg_ddgst && h_datal != '0 && h_pdo >= h_hlen_tot && (h_pdo % h_align) == 8'd0
+               && {2'd0, h_plen} == h_sum;
+      ddp_pkg::PDU_CAPSULE_RESP, ddp_pkg::PDU_R2T:
+        h_ok = h_pdo == 8'd0 && h_plen == {24'd0, h_hlen_tot} && !h_flags[1];
+      ddp_pkg::PDU_C2H_TERM_REQ:
+        h_ok = h_pdo == 8'd0 && h_plen >= 32'd24 && h_plen <= 32'(ddp_pkg::TERM_REQ_MAX_PLEN);
+      default: h_ok = 1'b0;
+    endcase
+    h_ok = h_ok && h_hlen == 8'd24 && h_flags[0] == cfg_hdgst;
+    if (h_c2h)                            h_pad = h_pdo - h_hlen_tot;
+    else if (h_plen > {24'd0, h_hlen_tot}) h_pad = h_plen[7:0] - h_hlen_tot;
+    else                                  h_pad = 8'd0;
+  end
+
+  // Segments.
+  region_e     rg;
+  logic [31:0] rem;
+  logic [3:0]  a;            // first lane of the current segment
+  logic        stop;
+  logic        p_c2h;
+  logic [7:0]  p_pad;
+  logic [31:0] p_datal;
+  logic [3:0]  rem_sat, left, n_here;
+  logic        ends;
+  logic [31:0] fin_base;     // the region still open at the end of the beat: its remaining length before it
+  logic [3:0]  fin_used;     //   and the lanes it used in this beat
+  logic        hdr_done, hdr_fail;
+  logic        hs_valid;     // a header starts in this beat at lane hs_lane
+  logic [3:0]  hs_lane;
+  logic        d_valid, d_cont;
+  logic [3:0]  d_lo, d_cnt;
+  logic [31:0] d_koff, d_rem;
+  logic        g_present, g_done;
+  logic [3:0]  g_lane;       // first digest lane in this beat
+  logic [2:0]  g_off;        // digest bytes held before this beat
+  logic [DATA_W-1:0] sh_g;
+  logic [31:0] g_merged;
+  region_e     end_rg;
+  logic [31:0] end_rem;
+
+  always_comb begin
+    rg       = c_rg;
+    rem      = c_rem;
+    p_c2h    = c_c2h;
+    p_pad    = c_pad;
+    p_datal  = c_datal;
+    a        = lo;
+    stop     = !pay;
+    fin_base = c_rem;
+    fin_used = 4'd0;
+    hdr_done = 1'b0;
+    hdr_fail = 1'b0;
+    hs_valid = 1'b0;
+    hs_lane  = 4'd0;
+    d_valid  = 1'b0;
+    d_cont   = 1'b0;
+    d_lo     = 4'd0;
+    d_cnt    = 4'd0;
+    d_rem    = '0;
+    g_present = 1'b0;
+    g_done   = 1'b0;
+    g_lane   = 4'd0;
+    g_off    = 3'd0;
+    rem_sat  = 4'd0;
+    left     = 4'd0;
+    n_here   = 4'd0;
+    ends     = 1'b0;
+    for (int j = 0; j < KEEP_W; j++) begin
+      if (!stop && a < hi && rg != ddp_pkg::RG_SEARCH) begin
+        rem_sat = (rem > 32'd8) ? 4'd9 : rem[3:0];  // 9: more than the beat holds
+        left    = hi - a;
+        ends    = rem_sat <= left;   // the region ends in this beat
+        n_here  = ends ? rem_sat : left;
+        unique case (rg)
+          ddp_pkg::RG_DATA: begin
+            d_valid = 1'b1;
+            d_lo    = a;
+            d_cnt   = n_here;
+            d_rem   = rem;
+            d_cont  = j == 0 && f0_poff_q < bstart;
+          end
+          ddp_pkg::RG_DDGST: begin
+            g_present = 1'b1;
+            g_lane    = a;
+            g_off     = 3'(3'd4 - rem[2:0]);
+            g_done    = ends;
+          end
+          default: ;
+        endcase
+        if (ends) begin
+          a = a + n_here;
+          unique case (rg)
+            ddp_pkg::RG_HDR: begin
+              if (h_ok) begin
+                hdr_done = 1'b1;
+                p_c2h    = h_c2h;
+                p_pad    = h_pad;
+                p_datal  = h_datal;
+                if (cfg_hdgst) begin
+                  rg  = ddp_pkg::RG_HDGST;
+                  rem = 32'd4;
+                end else if (h_pad != 8'd0) begin
+                  rg  = ddp_pkg::RG_PAD;
+                  rem = {24'd0, h_pad};
+                end else if (h_c2h) begin
+                  rg  = ddp_pkg::RG_DATA;
+                  rem = h_datal;
+                end else begin
+                  rg  = ddp_pkg::RG_HDR;
+                  rem = 32'd24;
+                end
+              end else begin
+                hdr_fail = 1'b1;
+                rg       = ddp_pkg::RG_SEARCH;
+                stop     = 1'b1;
+              end
+            end
+            ddp_pkg::RG_HDGST: begin
+              if (p_pad != 8'd0) begin
+                rg  = ddp_pkg::RG_PAD;
+                rem = {24'd0, p_pad};
+              end else if (p_c2h) begin
+                rg  = ddp_pkg::RG_DATA;
+                rem = p_datal;
+              end else begin
+                rg  = ddp_pkg::RG_HDR;
+                rem = 32'd24;
+              end
+            end
+            ddp_pkg::RG_PAD: begin
+              if (p_c2h) begin
+                rg  = ddp_pkg::RG_DATA;
+                rem = p_datal;
+              end else begin
+                rg  = ddp_pkg::RG_HDR;
+                rem = 32'd24;
+              end
+            end
+            ddp_pkg::RG_DATA: begin
+              rg  = cfg_ddgst ? ddp_pkg::RG_DDGST : ddp_pkg::RG_HDR;
+              rem = cfg_ddgst ? 32'd4 : 32'd24;
+            end
+            default: begin  // RG_DDGST
+              rg  = ddp_pkg::RG_HDR;
+              rem = 32'd24;
+            end
+          endcase
+          if (rg == ddp_pkg::RG_HDR && !stop && a < hi) begin
+            hs_valid = 1'b1;
+            hs_lane  = a;
+          end
+          fin_base = rem;
+          fin_used = 4'd0;
+        end else begin
+          fin_base = rem;
+          fin_used = n_here;
+          stop     = 1'b1;
+        end
+      end
+    end
+    end_rg  = rg;
+    d_koff  = p_datal - d_rem;  // (no header completes after data in the same beat)
+    end_rem = fin_base - {28'd0, fin_used};
+
+    // Data digest bytes: merged with the ones held.
+    sh_g = g_lane[3] ? '0 : b0_data_q >> {g_lane[2:0], 3'b000};
+    for (int k = 0; k < 4; k++) begin
+      g_merged[8*k +: 8] = (k < 3) ? c_dg[8*(k % 3) +: 8] : 8'd0;
+      for (int s = 0; s < 4; s++) begin
+        if (3'(k) == g_off + 3'(s)) g_merged[8*k +: 8] = sh_g[8*s +: 8];
+      end
+    end
+  end
+
+  // New partial header: a header that started in this beat, or the one continued from earlier beats.
+  logic [HDR_BITS-1:0] hdr_next;
+  logic [DATA_W-1:0]   sh_h;
+  always_comb begin
+    sh_h = hs_lane[3] ? '0 : b0_data_q >> {hs_lane[2:0], 3'b000};
+    if (hs_valid) hdr_next = {{(HDR_BITS-DATA_W){1'b0}}, sh_h};
+    else          hdr_next = hdr_merged;
+  end
+
+  // ---------------------------------------------------------------------------------------------------------
+  // State and output registers.
+
+  always_ff @(posedge clk) begin
+    if (adv && live && b0_sof_q) begin
+      st_rg[f0_ctx_q]  <= sof_rg;
+      st_rem[f0_ctx_q] <= sof_rem;
+      st_exp[f0_ctx_q] <= sof_exp;
+    end
+    if (adv && pay) begin
+      st_rg[f0_ctx_q]    <= end_rg;
+      st_rem[f0_ctx_q]   <= end_rem;
+      st_hdr[f0_ctx_q]   <= hdr_next;
+      st_dg[f0_ctx_q]    <= g_merged[23:0];
+      st_c2h[f0_ctx_q]   <= p_c2h;
+      st_pad[f0_ctx_q]   <= p_pad;
+      st_datal[f0_ctx_q] <= p_datal;
+    end
+    // CTX_ADD (never for a context with frames in flight; see the contract) wins.
+    if (init_valid) begin
+      st_rg[init_idx]  <= ddp_pkg::RG_HDR;
+      st_rem[init_idx] <= 32'd24;
+      st_exp[init_idx] <= init_seq;
+    end
+  end
+
+  always_ff @(posedge clk) begin
+    if (adv) begin
+      if (b0_valid_q && b0_sof_q) begin
+        frame_track_q <= live && r34 && !r5;
+        crc_base_q    <= live && (r1 || (r34 && !r5));
+      end
+      m_data      <= b0_data_q;
+      m_keep      <= b0_keep_q;
+      m_last      <= b0_last_q;
+      m_sof       <= b0_sof_q;
+      m_beat      <= b0_beat_q;
+      m_hit       <= f0_hit_q;
+      m_ctx       <= f0_ctx_q;
+      m_crc_base  <= live && crc_base && cfg_ddgst;
+      m_crc_kill  <= pay && hdr_fail;
+      m_gap       <= live && b0_sof_q && r4;
+      m_hdr_done  <= pay && hdr_done;
+      m_hdr_c2h   <= h_c2h;
+      m_hdr_cid   <= h_cid;
+      m_hdr_datao <= h_datao;
+      m_hdr_datal <= h_datal;
+      m_d_valid   <= pay && d_valid;
+      m_d_lo      <= d_lo;
+      m_d_cnt     <= d_cnt;
+      m_d_koff    <= d_koff;
+      m_d_cont    <= d_cont;
+      m_g_present <= pay && g_present;
+      m_g_done    <= pay && g_done;
+      m_g_value   <= g_merged;
+      m_st_drop     <= (live && b0_sof_q && r5) || (pay && hdr_fail);
+      m_st_search   <= (live && b0_sof_q && r5) || (pay && hdr_fail);
+      m_st_ooo      <= live && b0_sof_q && r34 && diff != '0;
+      m_st_retx     <= live && b0_sof_q && r2;
+      m_st_pass     <= b0_valid_q && b0_sof_q && !f0_ok_q;
+      m_st_oversize <= b0_valid_q && b0_sof_q && f0_oversize_q;
+    end
+  end
+
+  always_ff @(posedge clk) begin
+    if (rst) m_valid <= 1'b0;
+    else if (adv) m_valid <= b0_valid_q;
+  end
+
+`ifndef SYNTHESIS
+  // At most one header completes per beat, and the data offset never passes the PDU's data length.
+  data_in_pdu: assert property (@(posedge clk) disable iff (rst) pay && d_valid |-> {1'b0, d_koff} + 33'(d_cnt) <= {1'b0, p_datal})
+    else $error("ddp_tracker: data lanes beyond the PDU's data");
+  payload_not_in_first_beat: assert property (@(posedge clk) disable iff (rst) live && b0_sof_q |-> lo >= hi)
+    else $error("ddp_tracker: payload in a frame's first beat");
+`endif
+
+endmodule
