@@ -4,11 +4,13 @@
 import { benchCosim } from "./cosim.js";
 import { benchNet } from "./net.js";
 import { benchNvme } from "./nvme.js";
+import { benchSynth } from "./synth.js";
 
 const sections: [string, () => Promise<unknown>][] = [
   ["Co-simulation bridge", benchCosim],
   ["NVMe/TCP codec and CRC32C (TypeScript)", benchNvme],
   ["Network layer (TypeScript)", benchNet],
+  ["Synthesis (Yosys, generic gates and 6-input LUTs)", benchSynth],
 ];
 
 for (const [title, run] of sections) {
