@@ -41,7 +41,9 @@ sim:
 
 waves:
 	@test -n "$(TEST)" || { echo "usage: make waves TEST=<test name pattern>"; exit 2; }
-	WAVES=1 $(NPX) vitest run -t "$(TEST)"
+	@mkdir -p waves && touch waves/.stamp
+	WAVES=1 $(NPX) vitest run -t "$(TEST)"; status=$$?; \
+	  echo "waveforms written:"; find waves -name '*.fst' -newer waves/.stamp | sed 's/^/  /'; exit $$status
 
 demo:
 	$(NPX) tsx src/cli/demo.ts
