@@ -1,0 +1,108 @@
+// ddp_place smoke test: hand-built tracker beats (the golden is the beat list itself plus src/nvme/crc32c.ts).
+//   - digest: a PDU's data spread over three beats and its DDGST over two; the frame's CQE has crc_ok = 1 when
+//     the digest matches, 0 (and a crc_bad pulse) when it does not; the ring frame is unchanged (no placement);
+//   - placement: five PDUs in one frame, each with 8 data lanes in its own beat, a CAM answering "hit" with a
+//     one-piece walk: the first MAX_SEGS (4) are placed (tkeep cleared, one DMA write each with the beat's
+//     bytes, CQE segments with cid / buf_off / frame_off / len), the fifth stays in the ring.
+
+import { expect } from "vitest";
+import { AxiStreamSink, ClockCycles, defineStream, describeRtl } from "../../tb/index.js";
+import { crc32c } from "../../src/nvme/crc32c.js";
+
+const FIELDS = ["data", "keep", "last", "sof", "beat", "hit", "ctx", "crc_base", "crc_kill", "gap", "hdr_done", "hdr_c2h", "hdr_cid",
+  "hdr_datao", "hdr_datal", "d_valid", "d_lo", "d_cnt", "d_koff", "d_cont", "g_present", "g_done", "g_value"] as const;
+type Field = (typeof FIELDS)[number];
+const Beat = defineStream("beat", { fields: FIELDS });
+const segFields = [0, 1, 2, 3].flatMap((i) => [`seg${i}_cid`, `seg${i}_buf_off`, `seg${i}_frame_off`, `seg${i}_len`] as const);
+const CqeStream = defineStream("cqe", { fields: ["hit", "ctx", "crc_ok", "nseg", ...segFields] });
+const Dma = defineStream("dma", { fields: ["addr0", "len0", "addr1", "len1", "data"] });
+
+function word(bytes: Uint8Array): bigint {
+  let v = 0n;
+  for (let k = bytes.length - 1; k >= 0; k--) v = (v << 8n) | BigInt(bytes[k]!);
+  return v;
+}
+
+/** One frame's beats: `fields[i]` overrides for beat i; data / keep / sof / last / beat filled in from `bytes`. */
+function frame(bytes: Uint8Array, fields: Array<Partial<Record<Field, number | bigint>>>, ctx: number): InstanceType<typeof Beat.Transaction>[] {
+  const n = Math.ceil(bytes.length / 8);
+  return Array.from({ length: n }, (_, i) => {
+    const lanes = Math.min(8, bytes.length - 8 * i);
+    const base: Record<Field, number | bigint> = {
+      data: word(bytes.subarray(8 * i, 8 * i + lanes)), keep: (1 << lanes) - 1, last: i === n - 1 ? 1 : 0, sof: i === 0 ? 1 : 0,
+      beat: i, hit: 1, ctx, crc_base: 1, crc_kill: 0, gap: 0, hdr_done: 0, hdr_c2h: 0, hdr_cid: 0, hdr_datao: 0, hdr_datal: 0,
+      d_valid: 0, d_lo: 0, d_cnt: 0, d_koff: 0, d_cont: 0, g_present: 0, g_done: 0, g_value: 0,
+    };
+    return new Beat.Transaction({ ...base, ...(fields[i] ?? {}) });
+  });
+}
+
+describeRtl("ddp_place", { top: "ddp_place", ports: ["clk"] }, (rtl) => {
+  rtl.test("digest check, placement, segment limit", async ({ dut, rng }) => {
+    const src = new Beat.Source(dut, "s");
+    const ring = new AxiStreamSink(dut, "m_axis_rx");
+    const cqes = new CqeStream.Sink(dut, "m_cqe");
+    const dma = new Dma.Sink(dut, "m_dma");
+    dut.setValue("adv", 1);
+    dut.setValue("caps", 3);
+    dut.setValue("lk_hit", 0);
+
+    // Digest: 20 data bytes at frame offsets 58..77, DDGST at 78..81.
+    const digestFrame = (good: boolean): { bytes: Uint8Array; beats: InstanceType<typeof Beat.Transaction>[] } => {
+      const bytes = rng.bytes(96);
+      const data = bytes.subarray(58, 78);
+      const crc = (crc32c(data) ^ (good ? 0 : 1)) >>> 0;
+      const f: Array<Partial<Record<Field, number | bigint>>> = [];
+      f[7] = { hdr_done: 1, hdr_c2h: 1, hdr_cid: 0x42, hdr_datao: 0, hdr_datal: 20, d_valid: 1, d_lo: 2, d_cnt: 6, d_koff: 0 };
+      f[8] = { d_valid: 1, d_lo: 0, d_cnt: 8, d_koff: 6, d_cont: 1 };
+      f[9] = { d_valid: 1, d_lo: 0, d_cnt: 6, d_koff: 14, d_cont: 1, g_present: 1 };
+      f[10] = { g_present: 1, g_done: 1, g_value: crc };
+      return { bytes, beats: frame(bytes, f, 5) };
+    };
+    const good = digestFrame(true);
+    const bad = digestFrame(false);
+    await src.send([...good.beats, ...bad.beats]);
+    const r = await ring.recvMany(2);
+    const c = await cqes.recvMany(2);
+    expect(Buffer.from(r[0]!.tdata).equals(Buffer.from(good.bytes)), "ring frame unchanged").toBe(true);
+    expect(Buffer.from(r[1]!.tdata).equals(Buffer.from(bad.bytes)), "ring frame unchanged").toBe(true);
+    expect([c[0]!.values.hit, c[0]!.values.ctx, c[0]!.values.crc_ok, c[0]!.values.nseg]).toEqual([1n, 5n, 1n, 0n]);
+    expect(c[1]!.values.crc_ok, "bad digest").toBe(0n);
+    expect(await dma.count(), "no DMA without a tag").toBe(0);
+
+    // Placement: five PDUs, data in beats 8, 10, 12, 14, 16 (headers pass in beats 7, 9, ...).
+    dut.setValue("lk_hit", 1);
+    dut.setValue("lk_idx", 3);
+    dut.setValue("lk_total", 100000);
+    dut.setValue("rd_addr0", 0x1234_5678_0000n);
+    dut.setValue("rd_len0", 8);
+    dut.setValue("rd_len1", 0);
+    dut.setValue("rd_addr1", 0);
+    const bytes = rng.bytes(8 * 18);
+    const f: Array<Partial<Record<Field, number | bigint>>> = [];
+    for (let p = 0; p < 5; p++) {
+      f[7 + 2 * p] = { hdr_done: 1, hdr_c2h: 1, hdr_cid: 0x100 + p, hdr_datao: 1000 * p, hdr_datal: 8 };
+      f[8 + 2 * p] = { d_valid: 1, d_lo: 0, d_cnt: 8, d_koff: 0 };
+    }
+    await src.send(frame(bytes, f, 1));
+    const [placedRing] = await ring.recvMany(1);
+    const [cqe] = await cqes.recvMany(1);
+    await ClockCycles(dut.signal("clk"), 5);
+    const writes = await dma.recvMany(await dma.count());
+    const keep = new Uint8Array(bytes.length).fill(1);
+    for (let p = 0; p < 4; p++) keep.fill(0, 8 * (8 + 2 * p), 8 * (9 + 2 * p));
+    expect(Buffer.from(placedRing!.tdata).equals(Buffer.from(bytes.filter((_, i) => keep[i] === 1))), "ring without the placed bytes").toBe(true);
+    const v = cqe!.values as Record<string, bigint>;
+    // crc_ok: every PDU with data here has crc_valid and no digest failed (none ends in this frame).
+    expect([v.hit, v.ctx, v.crc_ok, v.nseg]).toEqual([1n, 1n, 1n, 4n]);
+    for (let p = 0; p < 4; p++) {
+      expect([v[`seg${p}_cid`], v[`seg${p}_buf_off`], v[`seg${p}_frame_off`], v[`seg${p}_len`]], `segment ${p}`)
+        .toEqual([BigInt(0x100 + p), BigInt(1000 * p), BigInt(8 * (8 + 2 * p)), 8n]);
+    }
+    expect(writes.length, "DMA writes").toBe(4);
+    writes.forEach((w, p) => {
+      expect([w.values.addr0, w.values.len0, w.values.len1]).toEqual([0x1234_5678_0000n, 8n, 0n]);
+      expect(w.values.data, `DMA data ${p}`).toBe(word(bytes.subarray(8 * (8 + 2 * p), 8 * (9 + 2 * p))));
+    });
+  });
+});
