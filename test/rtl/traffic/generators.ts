@@ -1,0 +1,443 @@
+// Scenario generators for ddp_top (shared by the differential and security tests and the benchmark). Traffic
+// comes from the target emulator (TargetFlow), is re-cut into frames (headers split anywhere, several PDUs per
+// frame, jumbo frames) and goes through an ImpairedWire (loss -> data-only gaps or lost headers, reordering,
+// duplicates, corrupted copies). Commands are built with the model's builders; buffers live in a HostMemory
+// with guard bytes. Every choice is drawn from one seeded Rng.
+//
+// Traffic avoids malformed TCP options (the model's parseFrame throws on them while the RTL skips option
+// bytes, a known difference of reading): frames carry no TCP options at all.
+
+import { buildTcpFrame, buildUdpFrame, type FlowAddress } from "../../../src/net/frame.js";
+import { crc32c, writeDigest } from "../../../src/nvme/crc32c.js";
+import { HostMemory } from "../../../src/model/host-memory.js";
+import {
+  capsSet,
+  type CommandInput,
+  ctxDel,
+  Op,
+  resync,
+  type SglEntry,
+  tagTeardown,
+} from "../../../src/model/protocol.js";
+import { type Lie, LIES } from "../../../src/target/controller.js";
+import { ImpairedWire, type WireImpairments } from "../../../src/target/wire.js";
+import { Rng } from "../../../src/util/rng.js";
+import { ScenarioBuilder, type Scenario } from "./scenario.js";
+import { allocSgl, type Burst, dataBytes, flowAddress, randomCuts, setupBeats, TargetFlow } from "./target.js";
+
+export const LIMITS = { nCtx: 8, nTags: 64, maxSgl: 16, maxSegs: 4, maxFrame: 9216, minSgl: 8 } as const;
+
+/** A registered buffer and the step range in which it is valid (for the security rebuild). */
+export interface TagRecord {
+  ctx: number;
+  cid: number;
+  sgl: SglEntry[];
+}
+
+/** Shared generator state: rng, host memory, tags, counters. */
+export class Gen {
+  readonly b: ScenarioBuilder;
+  readonly mem = new HostMemory();
+  private tagNo = 1;
+  private cookieNo = 1;
+  private slba = 0;
+  /** Currently registered (as far as the generator knows): key ctx:cid. */
+  readonly tags = new Map<string, TagRecord>();
+  /** Every buffer ever set up. */
+  readonly allTags: TagRecord[] = [];
+  /** C2HData data bytes of all bursts (offload ratio denominator). */
+  c2hDataBytes = 0;
+
+  constructor(
+    readonly rng: Rng,
+    name: string,
+  ) {
+    this.b = new ScenarioBuilder(name);
+  }
+
+  tag(): number {
+    this.tagNo = (this.tagNo % 0xbfff) + 1;
+    return this.tagNo;
+  }
+
+  cookie(): number {
+    return this.cookieNo++;
+  }
+
+  nextSlba(nlb: number): number {
+    const s = this.slba;
+    this.slba = (this.slba + nlb + this.rng.int(64)) % ((1 << 20) - 64);
+    return s;
+  }
+
+  /** Beats of a TAG_SETUP with a fresh buffer of `total` bytes; registers it. */
+  setup(ctx: number, cid: number, total: number, maxEntries: number = LIMITS.maxSgl): CommandInput[] {
+    const sgl = allocSgl(this.rng, this.mem, total, Math.max(1, Math.min(maxEntries, Math.floor(total / LIMITS.minSgl) || 1)), LIMITS.minSgl);
+    const rec = { ctx, cid, sgl };
+    this.tags.set(`${ctx}:${cid}`, rec);
+    this.allTags.push(rec);
+    return setupBeats(this.tag(), ctx, cid, sgl);
+  }
+
+  teardown(ctx: number, cid: number): CommandInput {
+    this.tags.delete(`${ctx}:${cid}`);
+    return tagTeardown({ tag: this.tag(), ctx, cid, cookie: this.cookie() });
+  }
+
+  ctxDel(ctx: number): CommandInput {
+    for (const [k, t] of this.tags) if (t.ctx === ctx) this.tags.delete(k);
+    return ctxDel({ tag: this.tag(), ctx });
+  }
+
+  stats(): CommandInput[] {
+    return Array.from({ length: 11 }, (_, index) => ({ op: Op.STATS_GET, tag: this.tag(), index }));
+  }
+}
+
+export interface FlowSpec {
+  ctx: number;
+  flow: TargetFlow;
+  /** Cids of this flow's reads (small range so that they are reused). */
+  cidBase: number;
+}
+
+/** Options of the random traffic generator. */
+export interface RandomTrafficOptions {
+  rounds: number;
+  flows: number;
+  /** Payload bytes per frame. */
+  payload: [number, number];
+  c2hDataSize: [number, number];
+  /** Blocks per read. */
+  nlb: [number, number];
+  readsPerRound: [number, number];
+  impair?: WireImpairments;
+  /** Probability per round of each extra. */
+  races?: number;
+  badCommands?: number;
+  reAdd?: number;
+  lies?: number;
+  /** Passthrough frames (UDP, other flows, oversize) per round. */
+  noise?: number;
+  /** Noise includes frames longer than MAX_FRAME (they shift the latency: RTL bug B1 in ddp_top.diff.test.ts). */
+  oversize?: boolean;
+  /** Start sequence numbers just below 2^32. */
+  wrap?: boolean;
+  /** Force the digests (else random per flow). */
+  hdgst?: boolean;
+  ddgst?: boolean;
+}
+
+function flowKind(rng: Rng): "v4" | "v6" | "v4vlan" | "v6vlan" {
+  return rng.pick(["v4", "v4", "v6", "v4vlan", "v6vlan"] as const);
+}
+
+/** Merges per-flow frame lists at random, keeping each flow's own order. */
+function interleave(rng: Rng, lists: Uint8Array[][]): Uint8Array[] {
+  const q = lists.map((l) => [...l]).filter((l) => l.length > 0);
+  const out: Uint8Array[] = [];
+  while (q.length > 0) {
+    const i = rng.int(q.length);
+    out.push(q[i]!.shift()!);
+    if (q[i]!.length === 0) q.splice(i, 1);
+  }
+  return out;
+}
+
+function impaired(rng: Rng, frames: Uint8Array[], impair: WireImpairments | undefined): Uint8Array[] {
+  if (impair === undefined) return frames;
+  const wire = new ImpairedWire({ ...impair, seed: rng.u32() });
+  return [...frames.flatMap((f) => wire.push(f)), ...wire.flush()];
+}
+
+/** Frames the block must pass untouched: UDP, TCP of a flow that is not offloaded, a frame over MAX_FRAME. */
+export function noiseFrame(rng: Rng, oversize = false): Uint8Array {
+  const addr: FlowAddress = { ...flowAddress(200 + rng.int(20), rng.chance(0.5) ? "v4" : "v6") };
+  switch (rng.int(oversize ? 3 : 2)) {
+    case 0:
+      return buildUdpFrame({ ...addr, payload: rng.bytes(rng.range(1, 600)) });
+    case 1:
+      return buildTcpFrame({ ...addr, seq: rng.u32(), ack: 1, flags: { ack: true }, payload: rng.bytes(rng.range(0, 1400)) });
+    default:
+      return buildTcpFrame({ ...addr, seq: rng.u32(), ack: 1, flags: { ack: true }, payload: rng.bytes(rng.range(LIMITS.maxFrame - 40, LIMITS.maxFrame + 200)) });
+  }
+}
+
+/** A random bad or query command (every status of the contract is reachable). Registers nothing. */
+export function badCommand(g: Gen, flows: readonly FlowSpec[]): CommandInput[] {
+  const rng = g.rng;
+  const f = rng.pick(flows);
+  const tag = g.tag();
+  switch (rng.int(12)) {
+    case 0:
+      return [{ op: rng.pick([0, 10, 11, 12, 13, 14, 15]), tag, ctx: rng.int(256) }];
+    case 1:
+      return [f.flow.ctxAdd(rng.range(LIMITS.nCtx, 255), tag)]; // BAD_CTX
+    case 2:
+      return [f.flow.ctxAdd(f.ctx, tag)]; // EXISTS (context in use) or OK if it was deleted
+    case 3:
+      return [{ op: Op.CTX_DEL, tag, ctx: rng.range(LIMITS.nCtx, 255) }];
+    case 4:
+      return setupLike(g, rng.range(LIMITS.nCtx, 255), 1, [{ addr: 0x1000n, len: 64 }]); // BAD_CTX, out of range
+    case 5: {
+      // SGL_TOO_LONG: more than MAX_SGL beats (fake addresses: the setup must fail and change nothing).
+      const sgl = Array.from({ length: LIMITS.maxSgl + 1 + rng.int(3) }, (_, i) => ({ addr: 0xdead_0000n + BigInt(i * 64), len: 64 }));
+      return setupLike(g, f.ctx, 0x7000 + rng.int(16), sgl);
+    }
+    case 6: {
+      // BAD_SGL: an entry of length 0 or a short entry that is not the last.
+      const sgl = [{ addr: 0xbad_0000n, len: rng.chance(0.5) ? 0 : rng.range(1, LIMITS.minSgl - 1) }, { addr: 0xbad_1000n, len: 64 }];
+      return setupLike(g, f.ctx, 0x7100 + rng.int(16), sgl);
+    }
+    case 7:
+      return [tagTeardown({ tag, ctx: f.ctx, cid: 0x7200 + rng.int(16), cookie: 0xdead }), tagTeardown({ tag: g.tag(), ctx: rng.range(LIMITS.nCtx, 255), cid: 1, cookie: 0xbeef })];
+    case 8:
+      return [resync({ tag, ctx: rng.int(12), seq: rng.u32() })];
+    case 9:
+      return [{ op: Op.LIMITS_GET, tag, index: rng.int(12) }];
+    case 10:
+      return [{ op: Op.STATS_GET, tag, index: rng.int(16) }];
+    default:
+      return [{ op: Op.CAPS_GET, tag }, { op: Op.CAPS_SET, tag: g.tag(), index: 0x33 }]; // sets both caps active (already)
+  }
+}
+
+function setupLike(g: Gen, ctx: number, cid: number, sgl: readonly SglEntry[]): CommandInput[] {
+  return setupBeats(g.tag(), ctx, cid, sgl);
+}
+
+/**
+ * Random offload traffic: `flows` contexts, rounds of (commands, reads, the target's burst cut and impaired,
+ * teardowns), with CID reuse right after teardown, re-added contexts (to leave SEARCH), bad commands, races,
+ * lies and passthrough noise.
+ */
+export function randomTraffic(seed: number, name: string, o: RandomTrafficOptions): { scenario: Scenario; gen: Gen } {
+  const rng = new Rng(seed);
+  const g = new Gen(rng, name);
+  const flows: FlowSpec[] = [];
+  for (let i = 0; i < o.flows; i++) {
+    const flow = new TargetFlow({
+      rng: rng.fork(),
+      addr: flowAddress(i + 1 + rng.int(50) * 8, flowKind(rng)),
+      hdgst: o.hdgst ?? rng.chance(0.5),
+      ddgst: o.ddgst ?? rng.chance(0.5),
+      isn: o.wrap ? (0x1_0000_0000 - rng.range(1, 40_000)) >>> 0 : rng.u32(),
+      c2hDataSize: rng.range(o.c2hDataSize[0], o.c2hDataSize[1]),
+      reorder: rng.chance(0.5),
+    });
+    flows.push({ ctx: i, flow, cidBase: rng.int(0x10000) });
+  }
+  g.b.cmd(flows.map((f) => f.flow.ctxAdd(f.ctx, g.tag())), "contexts");
+  let prevFrames: Uint8Array[] = [];
+
+  for (let round = 0; round < o.rounds; round++) {
+    const beats: CommandInput[] = [];
+    // Re-add a context (leaves SEARCH), on the PDU boundary where the next burst starts.
+    for (const f of flows) {
+      if (rng.chance(o.reAdd ?? 0.3)) beats.push(g.ctxDel(f.ctx), f.flow.ctxAdd(f.ctx, g.tag()));
+    }
+    if (rng.chance(o.badCommands ?? 0)) beats.push(...badCommand(g, flows));
+
+    // Reads: most with a buffer, some without (not placed), some with a short buffer (datao + datal > total).
+    const perFlow: { f: FlowSpec; cids: number[] }[] = [];
+    let race: { beats: CommandInput[]; kind: "setup" | "teardown" } | undefined;
+    const wantRace = rng.chance(o.races ?? 0);
+    for (const f of flows) {
+      const cids: number[] = [];
+      const n = rng.range(o.readsPerRound[0], o.readsPerRound[1]);
+      for (let r = 0; r < n; r++) {
+        // A small cid range per flow: the same cid comes back right after its teardown.
+        const cid = (f.cidBase + rng.int(6)) & 0xffff;
+        if (cids.includes(cid)) continue;
+        cids.push(cid);
+        const nlb = rng.range(o.nlb[0], o.nlb[1]);
+        const total = nlb * 512;
+        const mode = rng.float();
+        if (mode < 0.08) {
+          // no buffer
+        } else if (mode < 0.14) {
+          beats.push(...g.setup(f.ctx, cid, rng.range(1, total - 1)));
+        } else if (wantRace && race === undefined && rng.chance(0.5)) {
+          race = { beats: g.setup(f.ctx, cid, total), kind: "setup" };
+        } else {
+          beats.push(...g.setup(f.ctx, cid, total));
+        }
+        if (o.lies && rng.chance(o.lies)) {
+          const ok = LIES.filter((l) => (l !== "bad-ddgst" || f.flow.config.ddgst) && (l !== "bad-hdgst" || f.flow.config.hdgst));
+          f.flow.lie(rng.pick(ok) as Lie);
+        }
+        f.flow.read(cid, g.nextSlba(nlb), nlb);
+      }
+      perFlow.push({ f, cids });
+    }
+    if (g.tags.size > LIMITS.nTags) throw new Error(`${name}: generator registered ${g.tags.size} tags`);
+
+    // Bursts -> frames.
+    const lists = perFlow.map(({ f }) => {
+      const burst: Burst = f.flow.burst();
+      g.c2hDataBytes += dataBytes(burst);
+      const cuts = randomCuts(rng, burst, o.payload[0], o.payload[1]);
+      return impaired(rng, f.flow.cut(burst.stream, burst.seq, cuts), o.impair);
+    });
+    if (o.noise) for (let k = 0; k < rng.int(o.noise + 1); k++) lists.push([noiseFrame(rng, o.oversize ?? false)]);
+    // An old frame again (an entirely old retransmission).
+    if (prevFrames.length > 0 && rng.chance(0.3)) lists.push([rng.pick(prevFrames)]);
+    const frames = interleave(rng, lists);
+    prevFrames = frames;
+
+    // Teardown racing the data: after this round's frames are queued, tear one of its tags down.
+    if (wantRace && race === undefined) {
+      const live = [...g.tags.values()].filter((t) => perFlow.some((p) => p.f.ctx === t.ctx && p.cids.includes(t.cid)));
+      if (live.length > 0) {
+        const t = rng.pick(live);
+        race = { beats: [g.teardown(t.ctx, t.cid)], kind: "teardown" };
+      }
+    }
+    if (race !== undefined) {
+      g.b.cmd(beats);
+      // Up to about the time the frames take to pass the block: the command lands before, among or after them.
+      const beatsIn = frames.reduce((n, f) => n + Math.ceil(f.length / 8), 0);
+      g.b.race(frames, race.beats, rng.range(0, beatsIn + 1300), `round ${round} ${race.kind} race`);
+    } else {
+      g.b.cmd(beats);
+      g.b.frames(frames, `round ${round}`);
+    }
+
+    // Teardown of the round's tags (their cids may come back next round: CID reuse right after teardown).
+    const down: CommandInput[] = [];
+    for (const { f, cids } of perFlow) for (const cid of cids) if (g.tags.has(`${f.ctx}:${cid}`) && rng.chance(0.9)) down.push(g.teardown(f.ctx, cid));
+    g.b.cmd(down);
+  }
+  // Tear everything down, then read every counter.
+  const rest = [...g.tags.values()].map((t) => g.teardown(t.ctx, t.cid));
+  g.b.cmd(rest);
+  g.b.cmd(g.stats(), "stats");
+  return { scenario: g.b.build(), gen: g };
+}
+
+/**
+ * Headers split at every offset: one flow, small PDUs, and for consecutive PDUs a cut at offset 1, 2, ...
+ * of the header (HDGST included), plus cuts inside data and digests.
+ */
+export function headerSplits(seed: number, hdgst: boolean, ddgst: boolean, wrap: boolean): { scenario: Scenario; gen: Gen } {
+  const rng = new Rng(seed);
+  const g = new Gen(rng, `header splits hdgst=${hdgst} ddgst=${ddgst}${wrap ? " wrap" : ""}`);
+  const flow = new TargetFlow({ rng: rng.fork(), addr: flowAddress(3, "v4"), hdgst, ddgst, isn: wrap ? 0xffff_fff0 : rng.u32(), c2hDataSize: rng.range(20, 90) });
+  g.b.cmd(flow.ctxAdd(0, g.tag()));
+  const hlen = 24 + (hdgst ? 4 : 0);
+  let offset = 1;
+  for (let round = 0; round < 3; round++) {
+    const cids = [0x10 + round, 0x20 + round];
+    g.b.cmd(cids.flatMap((cid) => g.setup(0, cid, 8 * 512)));
+    for (const cid of cids) flow.read(cid, g.nextSlba(8), 8);
+    const burst = flow.burst();
+    g.c2hDataBytes += dataBytes(burst);
+    const cuts: number[] = [];
+    for (const p of burst.pdus) {
+      const at = (p.seq - burst.seq) >>> 0;
+      cuts.push(at + offset);
+      offset = (offset % (hlen - 1)) + 1;
+      if (rng.chance(0.5)) cuts.push(at + rng.range(hlen, p.length)); // inside data or the digest
+    }
+    g.b.frames(flow.cut(burst.stream, burst.seq, cuts), `round ${round}`);
+    g.b.cmd(cids.map((cid) => g.teardown(0, cid)));
+  }
+  g.b.cmd(g.stats(), "stats");
+  return { scenario: g.b.build(), gen: g };
+}
+
+/**
+ * Full tables and bad commands: every context in use (one more is refused), the tag CAM filled to N_TAGS
+ * (one more is TABLE_FULL), traffic on some of them, every bad command, then everything released.
+ */
+export function fullTables(seed: number): { scenario: Scenario; gen: Gen } {
+  const rng = new Rng(seed);
+  const g = new Gen(rng, "full tables and bad commands");
+  const flows: FlowSpec[] = [];
+  for (let ctx = 0; ctx < LIMITS.nCtx; ctx++) {
+    const flow = new TargetFlow({ rng: rng.fork(), addr: flowAddress(ctx + 1, flowKind(rng)), hdgst: rng.chance(0.5), ddgst: rng.chance(0.5), isn: rng.u32(), c2hDataSize: rng.range(200, 3000) });
+    flows.push({ ctx, flow, cidBase: rng.int(0xfff0) });
+  }
+  g.b.cmd(flows.map((f) => f.flow.ctxAdd(f.ctx, g.tag())));
+  // The same 5-tuple in another context, and an index beyond N_CTX.
+  g.b.cmd([flows[0]!.flow.ctxAdd(3, g.tag()), flows[1]!.flow.ctxAdd(LIMITS.nCtx, g.tag())]);
+  // Fill the CAM: 8 tags per context, full 16-bit cids.
+  const cids = new Map<number, number[]>();
+  for (const f of flows) {
+    const list = Array.from({ length: 8 }, (_, i) => (f.cidBase + i * 0x1001) & 0xffff);
+    cids.set(f.ctx, list);
+    g.b.cmd(list.flatMap((cid) => g.setup(f.ctx, cid, 4 * 512, rng.range(1, LIMITS.maxSgl))));
+  }
+  // One more: TABLE_FULL (an existing key would be EXISTS first: use a new cid); and EXISTS.
+  g.b.cmd(setupBeats(g.tag(), 0, 0xfffe, [{ addr: 0xf00d_0000n, len: 512 }]));
+  g.b.cmd(setupBeats(g.tag(), 1, cids.get(1)![0]!, [{ addr: 0xf00d_1000n, len: 512 }]));
+  for (let i = 0; i < 12; i++) g.b.cmd(badCommand(g, flows));
+  // Traffic on every context while the tables are full.
+  const lists = flows.map((f) => {
+    for (const cid of cids.get(f.ctx)!.slice(0, 3)) f.flow.read(cid, g.nextSlba(4), 4);
+    const burst = f.flow.burst();
+    g.c2hDataBytes += dataBytes(burst);
+    return f.flow.cut(burst.stream, burst.seq, randomCuts(rng, burst, 100, 3000));
+  });
+  g.b.frames(interleave(rng, lists), "traffic with full tables");
+  // Release: teardown of half of the tags, CTX_DEL of the contexts (the rest of their tags go with them).
+  g.b.cmd([...g.tags.values()].filter(() => rng.chance(0.5)).map((t) => g.teardown(t.ctx, t.cid)));
+  g.b.cmd(flows.map((f) => g.ctxDel(f.ctx)));
+  g.b.cmd(flows.map((f) => g.teardown(f.ctx, cids.get(f.ctx)![7]!))); // NOT_FOUND now
+  g.b.cmd(g.stats(), "stats");
+  return { scenario: g.b.build(), gen: g };
+}
+
+/** Caps: nvme-tcp off (no placement, CTX_ADD refused), ddgst-rx off (crc_ok 0), back on. */
+export function capsToggle(seed: number): { scenario: Scenario; gen: Gen } {
+  const rng = new Rng(seed);
+  const g = new Gen(rng, "caps toggling");
+  const flow = new TargetFlow({ rng: rng.fork(), addr: flowAddress(5, "v4vlan"), hdgst: true, ddgst: true, isn: rng.u32(), c2hDataSize: 1024 });
+  g.b.cmd(flow.ctxAdd(0, g.tag()));
+  for (const caps of [0b11, 0b10, 0b01, 0b00, 0b11]) {
+    g.b.cmd([capsSet({ tag: g.tag(), wanted: caps, mask: 0b11 }), { op: Op.CAPS_GET, tag: g.tag() }]);
+    const cid = rng.int(0x10000);
+    g.b.cmd(g.setup(0, cid, 8 * 512));
+    g.b.cmd(flow.ctxAdd(1, g.tag())); // EXISTS (same 5-tuple) or DISABLED when nvme-tcp is off
+    flow.read(cid, g.nextSlba(8), 8);
+    const burst = flow.burst();
+    g.c2hDataBytes += dataBytes(burst);
+    g.b.frames(flow.cut(burst.stream, burst.seq, randomCuts(rng, burst, 200, 1500)), `caps ${caps}`);
+    g.b.cmd(g.teardown(0, cid));
+  }
+  g.b.cmd(g.stats(), "stats");
+  return { scenario: g.b.build(), gen: g };
+}
+
+/**
+ * Random corruption of NVMe/TCP PDU headers inside valid TCP segments (checksums recomputed): the stream of
+ * a flow with some PDU header bytes flipped, so that the block sees wrong types, lengths, offsets, cids.
+ */
+export function corruptedHeaders(seed: number, rounds: number): { scenario: Scenario; gen: Gen } {
+  const rng = new Rng(seed);
+  const g = new Gen(rng, "corrupted PDU headers");
+  const hdgst = rng.chance(0.5);
+  const ddgst = rng.chance(0.5);
+  const flow = new TargetFlow({ rng: rng.fork(), addr: flowAddress(7, "v6"), hdgst, ddgst, isn: rng.u32(), c2hDataSize: rng.range(64, 2048) });
+  for (let round = 0; round < rounds; round++) {
+    g.b.cmd([...(round === 0 ? [] : [g.ctxDel(0)]), flow.ctxAdd(0, g.tag())]);
+    const cids = [1, 2, 3].map((i) => (round * 16 + i) & 0xffff);
+    g.b.cmd(cids.flatMap((cid) => g.setup(0, cid, rng.range(1, 16) * 512)));
+    for (const cid of cids) flow.read(cid, g.nextSlba(8), rng.range(1, 8));
+    const burst = flow.burst();
+    const stream = burst.stream.slice();
+    for (const p of burst.pdus) {
+      if (!rng.chance(0.3)) continue;
+      const at = (p.seq - burst.seq) >>> 0;
+      const byte = rng.pick([0, 1, 2, 3, 4, 5, 8, 9, 12, 13, 14, 15, 16, 17, 18, 19, rng.int(24)]);
+      stream[at + byte]! ^= 1 << rng.int(8);
+      // Half of the time the header digest is made to match (an adversary can compute CRCs too).
+      if (hdgst && rng.chance(0.5)) writeDigest(stream, at + 24, crc32c(stream.subarray(at, at + 24)));
+    }
+    g.b.frames(flow.cut(stream, burst.seq, randomCuts(rng, burst, 50, 4000)), `round ${round}`);
+    g.b.cmd([...g.tags.values()].map((t) => g.teardown(t.ctx, t.cid)));
+  }
+  g.b.cmd(g.stats(), "stats");
+  return { scenario: g.b.build(), gen: g };
+}
+
