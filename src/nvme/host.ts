@@ -9,8 +9,33 @@
 // CRC where the NIC vouched for the digest.
 // Any protocol violation by the controller fails the queue for good (Linux starts error recovery); a data digest
 // mismatch only fails the command (NVME_SC_DATA_XFER_ERROR), as in Linux.
+//
+// Receive offload (DDP, facts 2.2-2.6), when `ddp` is configured, as drivers/nvme/host/tcp.c of the series:
+//  - an I/O queue calls sk_add after its Connect, with the socket's copied_seq (the stream is idle on a PDU
+//    boundary then); success sets OFF_DDP, and OFF_DDGST_RX when data digests are on and the cap is active;
+//  - a read at or above io_threshold is set up (its buffer's pages as the SGL) before its command is sent; a
+//    refused setup only means no DDP for that read;
+//  - skb fragments that already point at the destination are not copied (src == dst, counted in bytesPlaced);
+//  - with OFF_DDGST_RX the digest check is skipped iff every skb carrying the PDU's data or digest had ulp_crc;
+//    otherwise the CRC is recomputed in software over that PDU's data in the buffer (per PDU, not per buffer);
+//  - an offloaded request completes only after the driver's ddpTeardownDone (its CID is not reused before);
+//  - a resync request is stored as seq | PENDING and confirmed when a PDU header starts exactly at that seq.
 
+import {
+  NVME_TCP_DATA_DIGEST_ENABLE,
+  NVME_TCP_HDR_DIGEST_ENABLE,
+  ULP_DDP_CAP_NVME_TCP,
+  ULP_DDP_CAP_NVME_TCP_DDGST_RX,
+  ULP_DDP_RESYNC_PENDING,
+  type UlpDdpDevOps,
+  type UlpDdpSocket,
+  type UlpDdpUlpOps,
+} from "../driver/ulp-ddp.js";
+import { fragBytes, fragLength, type Skb, type SkbFrag, sliceFrag } from "../driver/skb.js";
+import type { HostMemory } from "../model/host-memory.js";
+import { seqAdd, seqLt } from "../net/seq.js";
 import { crc32c, DIGEST_LENGTH, readDigest } from "./crc32c.js";
+import { PagedBuffer, PlainBuffer, type ReadBuffer } from "./host-buffer.js";
 import {
   COMMON_HEADER_LENGTH,
   decodePdu,
@@ -58,6 +83,19 @@ export interface HostConfig {
   cidGeneration?: boolean;
   subnqn?: string;
   hostnqn?: string;
+  /** Receive offload through a NIC (the `ddp_offload` module parameter on); undefined = software only. */
+  ddp?: HostDdpConfig;
+}
+
+export interface HostDdpConfig {
+  /** The netdev's ULP DDP ops (the NIC driver). */
+  netdev: UlpDdpDevOps;
+  /** Host memory shared with the NIC: read buffers live there. */
+  memory: HostMemory;
+  /** This queue's socket as the driver knows it. */
+  socket: UlpDdpSocket;
+  /** Size of the pages a read buffer is made of, i.e. of its SGL entries. Default 4096. */
+  pageSize?: number;
 }
 
 export interface HostCounters {
@@ -72,6 +110,18 @@ export interface HostCounters {
   commandsSent: number;
   commandsCompleted: number;
   h2cDataPdus: number;
+  /** C2HData bytes not copied because the skb fragment already pointed at the destination (src == dst). */
+  bytesPlaced: number;
+  /** The part of bytesCopied / bytesCrcd that belongs to reads set up for DDP. */
+  ddpBytesCopied: number;
+  ddpBytesCrcd: number;
+  /** C2HData PDUs whose digest check was skipped because every skb of the PDU had ulp_crc. */
+  ddgstOffloaded: number;
+  /** Reads set up for DDP, and setups the driver refused (those reads went on without DDP). */
+  ddpSetups: number;
+  ddpSetupFailures: number;
+  /** Resync requests confirmed to the driver. */
+  resyncConfirmed: number;
 }
 
 export interface IoResult {
@@ -99,10 +149,16 @@ interface Request {
   cid: number;
   tag: number;
   purpose: Purpose;
-  /** Read destination or write source. */
+  /** Write source or in-capsule data (empty for reads). */
   buffer: Uint8Array;
+  /** Read destination. */
+  dest: ReadBuffer | undefined;
   /** Set by a data digest mismatch; overrides the CQE status as in Linux. */
   status: number;
+  /** Set up for DDP (req->offloaded). */
+  offloaded: boolean;
+  /** The completion held back until ddpTeardownDone. */
+  deferred?: { cqe: Cqe | undefined; status: number };
   resolve: (r: IoResult & { cqe?: Cqe }) => void;
   reject: (e: Error) => void;
 }
@@ -116,6 +172,8 @@ interface Waiter {
 /** The C2HData PDU whose payload is being received. */
 interface DataInProgress {
   req: Request;
+  datao: number;
+  datal: number;
   /** Next write position in the request's buffer. */
   at: number;
   remaining: number;
@@ -139,6 +197,13 @@ export class NvmeTcpHost {
     commandsSent: 0,
     commandsCompleted: 0,
     h2cDataPdus: 0,
+    bytesPlaced: 0,
+    ddpBytesCopied: 0,
+    ddpBytesCrcd: 0,
+    ddgstOffloaded: 0,
+    ddpSetups: 0,
+    ddpSetupFailures: 0,
+    resyncConfirmed: 0,
   };
   /** Set once the queue failed; every later operation rejects with it. */
   failure: HostProtocolError | undefined;
@@ -147,7 +212,7 @@ export class NvmeTcpHost {
   /** maxh2cdata from the ICResp. */
   maxh2cdata = 0;
 
-  private readonly config: Required<Omit<HostConfig, "cntlid">> & { cntlid?: number };
+  private readonly config: Required<Omit<HostConfig, "cntlid" | "ddp">> & Pick<HostConfig, "cntlid" | "ddp">;
   /** Digests in effect: none until the ICResp arrives. */
   private digests = { hdgst: false, ddgst: false };
   private icDone = false;
@@ -168,6 +233,31 @@ export class NvmeTcpHost {
   private data: DataInProgress | undefined;
   private ddgst = new Uint8Array(DIGEST_LENGTH);
   private ddgstHave = 0;
+
+  // Offload state (facts 2.7): queue flags OFF_DDP / OFF_DDGST_RX, the threshold, resync_tcp_seq, ddgst valid.
+  private offDdp = false;
+  private offDdgstRx = false;
+  private ddpThreshold = 0;
+  /** (seq << 32) | flags, as the kernel's atomic64. */
+  private resyncTcpSeq = 0n;
+  private ddgstValid = true;
+  /** Offloaded requests whose completion waits for ddpTeardownDone. */
+  private readonly awaitingTeardown = new Set<Request>();
+  /** The callbacks given to sk_add. */
+  private readonly ulpOps: UlpDdpUlpOps = {
+    resyncRequest: (seq, flags) => {
+      this.resyncTcpSeq = (BigInt(seq >>> 0) << 32n) | BigInt(flags >>> 0);
+      return true;
+    },
+    ddpTeardownDone: (ddpCtx) => {
+      const req = ddpCtx as Request;
+      if (!this.awaitingTeardown.delete(req)) {
+        this.fail(new HostProtocolError("DDP", "ddp_teardown_done for a request that is not being torn down"));
+        return;
+      }
+      this.finish(req, req.deferred!.cqe, req.deferred!.status);
+    },
+  };
 
   constructor(
     config: HostConfig,
@@ -193,9 +283,14 @@ export class NvmeTcpHost {
     return { ...this.digests };
   }
 
-  /** Commands sent and not yet completed. */
+  /** Commands sent and not yet completed (offloaded ones until their teardown is done). */
   get outstanding(): number {
-    return this.requests.size;
+    return this.requests.size + this.awaitingTeardown.size;
+  }
+
+  /** Queue flags NVME_TCP_Q_OFF_DDP and NVME_TCP_Q_OFF_DDGST_RX. */
+  get offload(): { ddp: boolean; ddgstRx: boolean } {
+    return { ddp: this.offDdp, ddgstRx: this.offDdgstRx };
   }
 
   // ---- control path ----
@@ -224,15 +319,41 @@ export class NvmeTcpHost {
     }));
     if (!statusOk(result.status)) throw new HostProtocolError("CONNECT_FAILED", `Connect failed with status 0x${result.status.toString(16)}`);
     this.cntlid = Number((result.cqe?.result ?? 0n) & 0xffffn);
+    // The admin queue is never offloaded.
+    if (this.config.ddp && this.config.qid !== 0) await this.offloadSocket(this.config.ddp);
     return this.cntlid;
+  }
+
+  /** nvme_tcp_offload_socket (with the limits the admin queue reads in Linux): sk_add, then the queue flags. */
+  private async offloadSocket(ddp: HostDdpConfig): Promise<void> {
+    const caps = await ddp.netdev.getCaps();
+    if (!(caps.active & ULP_DDP_CAP_NVME_TCP)) return;
+    const limits = await ddp.netdev.limits();
+    this.ddpThreshold = limits.ioThreshold;
+    if (!limits.fullCcidRange) this.config.cidGeneration = false; // NVME_QUIRK_SKIP_CID_GEN
+    const dgst = (this.digests.hdgst ? NVME_TCP_HDR_DIGEST_ENABLE : 0) | (this.digests.ddgst ? NVME_TCP_DATA_DIGEST_ENABLE : 0);
+    const rc = await ddp.netdev.skAdd(ddp.socket, { pfv: 0, cpda: 0, dgst, queueSize: this.config.queueDepth, affinityHint: 0 }, this.ulpOps);
+    if (rc !== 0) return; // the queue runs without offload
+    this.offDdp = true;
+    this.offDdgstRx = this.digests.ddgst && (caps.active & ULP_DDP_CAP_NVME_TCP_DDGST_RX) !== 0;
+  }
+
+  /** nvme_tcp_unoffload_socket: clears the flags, then sk_del. Call when the queue stops (nothing in flight). */
+  async stop(): Promise<void> {
+    if (!this.offDdp || !this.config.ddp) return;
+    this.offDdp = false;
+    this.offDdgstRx = false;
+    await this.config.ddp.netdev.skDel(this.config.ddp.socket);
   }
 
   // ---- I/O ----
 
   /** Reads nlb blocks (1-based count) starting at slba. */
   read(nsid: number, slba: number, nlb: number): Promise<IoResult> {
-    const buffer = new Uint8Array(nlb * this.config.blockSize);
-    return this.submit("read", buffer, false, (cid) => ({ kind: "Read", cid, nsid, slba: BigInt(slba), nlb: nlb - 1, sgl: sglTransport(buffer.length) }));
+    const length = nlb * this.config.blockSize;
+    const ddp = this.config.ddp;
+    const dest = ddp ? new PagedBuffer(ddp.memory, length, ddp.pageSize ?? 4096) : new PlainBuffer(new Uint8Array(length));
+    return this.submit("read", dest, false, (cid) => ({ kind: "Read", cid, nsid, slba: BigInt(slba), nlb: nlb - 1, sgl: sglTransport(length) }));
   }
 
   /** Writes whole blocks starting at slba. */
@@ -251,21 +372,48 @@ export class NvmeTcpHost {
   }
 
   /** Takes a tag (waiting for one when the queue is full), builds the command with its CID and sends it. */
-  private submit(purpose: Purpose, buffer: Uint8Array, inCapsule: boolean, build: (cid: number) => Sqe): Promise<IoResult & { cqe?: Cqe }> {
+  private submit(purpose: Purpose, data: Uint8Array | ReadBuffer, inCapsule: boolean, build: (cid: number) => Sqe): Promise<IoResult & { cqe?: Cqe }> {
     if (this.failure) return Promise.reject(this.failure);
+    const buffer = data instanceof Uint8Array ? data : new Uint8Array(0);
+    const dest = data instanceof Uint8Array ? undefined : data;
     return new Promise((resolve, reject) => {
       const start = (tag: number): void => {
         const cid = this.nextCid(tag);
-        const req: Request = { cid, tag, purpose, buffer, status: 0, resolve, reject };
+        const req: Request = { cid, tag, purpose, buffer, dest, status: 0, offloaded: false, resolve, reject };
         this.requests.set(cid, req);
         const sqe = build(cid);
-        this.counters.commandsSent++;
-        this.send(inCapsule ? { kind: "CapsuleCmd", sqe, data: buffer } : { kind: "CapsuleCmd", sqe });
+        const pdu: Pdu = inCapsule ? { kind: "CapsuleCmd", sqe, data: buffer } : { kind: "CapsuleCmd", sqe };
+        // nvme_tcp_setup_ddp: reads only, at or above the threshold, before the command is sent.
+        if (this.offDdp && dest?.sgl && dest.length >= this.ddpThreshold) {
+          this.setupDdp(req, dest.sgl).then(
+            () => this.sendCommand(pdu),
+            (e: unknown) => this.fail(new HostProtocolError("DDP", `setup: ${String(e)}`)),
+          );
+        } else {
+          this.sendCommand(pdu);
+        }
       };
       const tag = this.freeTags.pop();
       if (tag === undefined) this.waiters.push({ start, reject });
       else start(tag);
     });
+  }
+
+  private sendCommand(pdu: Pdu): void {
+    if (this.failure) return;
+    this.counters.commandsSent++;
+    this.send(pdu);
+  }
+
+  private async setupDdp(req: Request, sgl: ReadBuffer["sgl"] & object): Promise<void> {
+    const ddp = this.config.ddp!;
+    const rc = await ddp.netdev.setup(ddp.socket, { commandId: req.cid, sgl });
+    if (rc === 0) {
+      req.offloaded = true;
+      this.counters.ddpSetups++;
+    } else {
+      this.counters.ddpSetupFailures++;
+    }
   }
 
   /** Linux nvme_setup_cmd: the tag's generation counter advances on every use (and again on completion). */
@@ -275,12 +423,24 @@ export class NvmeTcpHost {
     return makeCid(tag, this.genctr[tag]!);
   }
 
+  /** nvme_tcp_complete_request: an offloaded request is torn down first and completes in ddpTeardownDone. */
   private complete(req: Request, cqe: Cqe | undefined, status: number): void {
     this.requests.delete(req.cid);
+    const ddp = this.config.ddp;
+    if (req.offloaded && ddp) {
+      req.deferred = { cqe, status };
+      this.awaitingTeardown.add(req);
+      ddp.netdev.teardown(ddp.socket, { commandId: req.cid, sgl: req.dest!.sgl! }, req).catch((e: unknown) => this.fail(new HostProtocolError("DDP", `teardown: ${String(e)}`)));
+      return;
+    }
+    this.finish(req, cqe, status);
+  }
+
+  private finish(req: Request, cqe: Cqe | undefined, status: number): void {
     if (this.config.cidGeneration) this.genctr[req.tag] = (this.genctr[req.tag]! + 1) & 0xf;
     this.counters.commandsCompleted++;
     const finalStatus = req.status !== 0 ? req.status : status;
-    req.resolve({ cid: req.cid, status: finalStatus, data: req.purpose === "read" ? req.buffer : new Uint8Array(0), ...(cqe ? { cqe } : {}) });
+    req.resolve({ cid: req.cid, status: finalStatus, data: req.dest ? req.dest.contents() : new Uint8Array(0), ...(cqe ? { cqe } : {}) });
     const waiter = this.waiters.shift();
     if (waiter) waiter.start(req.tag);
     else this.freeTags.push(req.tag);
@@ -294,14 +454,34 @@ export class NvmeTcpHost {
 
   /** Consumes in-order stream bytes from the controller, split anywhere. */
   receive(chunk: Uint8Array): void {
+    this.consume({ kind: "ring", data: chunk }, undefined, false);
+  }
+
+  /** Consumes an in-order skb from TCP: ring fragments and fragments the NIC placed in host memory. */
+  receiveSkb(skb: Skb): void {
+    let seq = skb.seq;
+    for (const f of skb.frags) {
+      this.consume(f, seq, skb.ulpCrc);
+      seq = seqAdd(seq, fragLength(f));
+    }
+  }
+
+  /** One fragment; `seq` is its first byte's TCP sequence number (unknown for plain chunks). */
+  private consume(frag: SkbFrag, seq: number | undefined, ulpCrc: boolean): void {
     if (this.failure) return;
     try {
+      const n = fragLength(frag);
       let pos = 0;
-      while (pos < chunk.length) {
-        const rest = chunk.subarray(pos);
-        if (this.state === "header") pos += this.receiveHeader(rest);
-        else if (this.state === "data") pos += this.receiveData(rest);
-        else pos += this.receiveDdgst(rest);
+      while (pos < n) {
+        const rest = pos === 0 ? frag : sliceFrag(frag, pos, n);
+        if (this.state === "header") {
+          if (this.offDdp && seq !== undefined) this.resyncResponse(seqAdd(seq, pos));
+          pos += this.receiveHeader(fragBytes(rest, this.config.ddp?.memory));
+        } else if (this.state === "data") {
+          pos += this.receiveData(rest, ulpCrc);
+        } else {
+          pos += this.receiveDdgst(fragBytes(rest, this.config.ddp?.memory), ulpCrc);
+        }
       }
     } catch (e) {
       this.fail(e instanceof PduError ? new HostProtocolError(e.code, e.message) : e instanceof HostProtocolError ? e : new HostProtocolError("INTERNAL", String(e)));
@@ -377,21 +557,25 @@ export class NvmeTcpHost {
     if (datal === 0) throw new HostProtocolError("BAD_DATAL", "C2HData with no data");
     if ((flags & (PduFlags.DATA_SUCCESS | PduFlags.DATA_LAST)) === PduFlags.DATA_SUCCESS) throw new HostProtocolError("BAD_FLAGS", "SUCCESS without LAST");
     const req = this.requests.get(cid)!;
-    if (datao + datal > req.buffer.length) {
-      throw new HostProtocolError("DATA_OUT_OF_RANGE", `C2HData [${datao}, ${datao + datal}) beyond the ${req.buffer.length}-byte transfer of cid 0x${cid.toString(16)}`);
+    const length = req.dest!.length;
+    if (datao + datal > length) {
+      throw new HostProtocolError("DATA_OUT_OF_RANGE", `C2HData [${datao}, ${datao + datal}) beyond the ${length}-byte transfer of cid 0x${cid.toString(16)}`);
     }
     this.counters.c2hDataPdus++;
-    this.data = { req, at: datao, remaining: datal, flags, crc: undefined };
+    this.data = { req, datao, datal, at: datao, remaining: datal, flags, crc: undefined };
+    this.ddgstValid = true;
     this.state = "data";
   }
 
-  private receiveData(bytes: Uint8Array): number {
+  private receiveData(frag: SkbFrag, ulpCrc: boolean): number {
     const d = this.data!;
-    const piece = bytes.subarray(0, Math.min(d.remaining, bytes.length));
-    this.copyPayload(d.req.buffer, d.at, piece);
-    if (this.digests.ddgst) d.crc = this.crcPayload(piece, d.crc);
-    d.at += piece.length;
-    d.remaining -= piece.length;
+    const n = Math.min(d.remaining, fragLength(frag));
+    const piece = n === fragLength(frag) ? frag : sliceFrag(frag, 0, n);
+    this.copyPayload(d.req, d.at, piece);
+    if (this.offDdgstRx) this.ddgstValid &&= ulpCrc;
+    else if (this.digests.ddgst) d.crc = this.crcPayload(d.req, fragBytes(piece, this.config.ddp?.memory), d.crc);
+    d.at += n;
+    d.remaining -= n;
     if (d.remaining === 0) {
       if (this.digests.ddgst) {
         this.state = "ddgst";
@@ -400,28 +584,62 @@ export class NvmeTcpHost {
         this.endData();
       }
     }
-    return piece.length;
+    return n;
   }
 
-  /** Copies C2HData payload into the read buffer (the step the offload skips for placed bytes). */
-  protected copyPayload(dst: Uint8Array, offset: number, src: Uint8Array): void {
-    dst.set(src, offset);
-    this.counters.bytesCopied += src.length;
+  /**
+   * Copies C2HData payload into the read buffer, except where a placed fragment already is the destination
+   * (lib/iov_iter memcpy_to_iter with the series' src == dst check).
+   */
+  protected copyPayload(req: Request, offset: number, frag: SkbFrag): void {
+    const dest = req.dest!;
+    if (frag.kind === "ring") {
+      dest.write(offset, frag.data);
+      this.countCopy(req, frag.data.length);
+      return;
+    }
+    for (let i = 0; i < frag.len; ) {
+      const dst = dest.addressOf(offset + i);
+      const n = Math.min(frag.len - i, dst?.len ?? frag.len - i);
+      const src = frag.addr + BigInt(i);
+      if (dst?.addr === src) {
+        this.counters.bytesPlaced += n;
+      } else {
+        dest.write(offset + i, fragBytes({ kind: "placed", addr: src, len: n }, this.config.ddp?.memory));
+        this.countCopy(req, n);
+      }
+      i += n;
+    }
+  }
+
+  private countCopy(req: Request, n: number): void {
+    this.counters.bytesCopied += n;
+    if (req.offloaded) this.counters.ddpBytesCopied += n;
   }
 
   /** Software CRC32C over payload bytes (the step the offload skips when the NIC checked the digest). */
-  protected crcPayload(bytes: Uint8Array, prev: number | undefined): number {
+  protected crcPayload(req: Request, bytes: Uint8Array, prev: number | undefined): number {
     this.counters.bytesCrcd += bytes.length;
+    if (req.offloaded) this.counters.ddpBytesCrcd += bytes.length;
     return crc32c(bytes, prev);
   }
 
-  private receiveDdgst(bytes: Uint8Array): number {
+  private receiveDdgst(bytes: Uint8Array, ulpCrc: boolean): number {
     const take = Math.min(DIGEST_LENGTH - this.ddgstHave, bytes.length);
+    if (this.offDdgstRx) this.ddgstValid &&= ulpCrc;
     this.ddgst.set(bytes.subarray(0, take), this.ddgstHave);
     this.ddgstHave += take;
     if (this.ddgstHave === DIGEST_LENGTH) {
       const d = this.data!;
-      if (readDigest(this.ddgst, 0) !== d.crc) {
+      if (this.offDdgstRx && this.ddgstValid) {
+        // The NIC verified this PDU's digest: the software check is skipped entirely.
+        this.counters.ddgstOffloaded++;
+        this.endData();
+        return take;
+      }
+      // nvme_tcp_ddp_ddgst_recalc, per PDU: over this PDU's data as it now lies in the buffer.
+      const crc = this.offDdgstRx ? this.crcPayload(d.req, d.req.dest!.read(d.datao, d.datal), undefined) : d.crc;
+      if (readDigest(this.ddgst, 0) !== crc) {
         this.counters.ddgstErrors++;
         d.req.status = DATA_TRANSFER_ERROR_STATUS;
       }
@@ -480,12 +698,28 @@ export class NvmeTcpHost {
     }
   }
 
+  /** nvme_tcp_resync_response: confirms a pending request when the current PDU's header starts at its seq. */
+  private resyncResponse(chunkSeq: number): void {
+    const pduSeq = seqAdd(chunkSeq, -this.headerHave);
+    const stored = this.resyncTcpSeq;
+    if (!(stored & BigInt(ULP_DDP_RESYNC_PENDING))) return;
+    if (seqLt(pduSeq, Number(stored >> 32n))) return;
+    if (stored !== ((BigInt(pduSeq) << 32n) | BigInt(ULP_DDP_RESYNC_PENDING))) return;
+    this.resyncTcpSeq = BigInt(pduSeq) << 32n;
+    this.counters.resyncConfirmed++;
+    const ddp = this.config.ddp!;
+    ddp.netdev.resync(ddp.socket, pduSeq).catch((e: unknown) => this.fail(new HostProtocolError("DDP", `resync: ${String(e)}`)));
+  }
+
   private fail(error: HostProtocolError): void {
+    if (this.failure) return;
     this.failure = error;
     this.pendingIc?.reject(error);
     this.pendingIc = undefined;
     for (const req of this.requests.values()) req.reject(error);
     this.requests.clear();
+    for (const req of this.awaitingTeardown) req.reject(error);
+    this.awaitingTeardown.clear();
     for (const w of this.waiters.splice(0)) w.reject(error);
   }
 }
