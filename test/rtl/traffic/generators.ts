@@ -117,6 +117,10 @@ export interface RandomTrafficOptions {
   badCommands?: number;
   reAdd?: number;
   lies?: number;
+  /** Which lies (default every lie the flow's digests allow). */
+  lieKinds?: readonly Lie[];
+  /** Probability per frame that one random bit anywhere in it flips (checksums left stale). */
+  flipAnywhere?: number;
   /** Passthrough frames (UDP, other flows, oversize) per round. */
   noise?: number;
   /** Noise includes frames longer than MAX_FRAME (they shift the latency: RTL bug B1 in ddp_top.diff.test.ts). */
@@ -148,6 +152,13 @@ function impaired(rng: Rng, frames: Uint8Array[], impair: WireImpairments | unde
   if (impair === undefined) return frames;
   const wire = new ImpairedWire({ ...impair, seed: rng.u32() });
   return [...frames.flatMap((f) => wire.push(f)), ...wire.flush()];
+}
+
+/** A copy of `frame` with one random bit flipped anywhere (Ethernet, IP, TCP headers or payload). */
+export function flipped(rng: Rng, frame: Uint8Array): Uint8Array {
+  const out = frame.slice();
+  out[rng.int(out.length)]! ^= 1 << rng.int(8);
+  return out;
 }
 
 /** Frames the block must pass untouched: UDP, TCP of a flow that is not offloaded, a frame over MAX_FRAME. */
@@ -263,8 +274,8 @@ export function randomTraffic(seed: number, name: string, o: RandomTrafficOption
           beats.push(...g.setup(f.ctx, cid, total));
         }
         if (o.lies && rng.chance(o.lies)) {
-          const ok = LIES.filter((l) => (l !== "bad-ddgst" || f.flow.config.ddgst) && (l !== "bad-hdgst" || f.flow.config.hdgst));
-          f.flow.lie(rng.pick(ok) as Lie);
+          const ok = (o.lieKinds ?? LIES).filter((l) => (l !== "bad-ddgst" || f.flow.config.ddgst) && (l !== "bad-hdgst" || f.flow.config.hdgst));
+          if (ok.length > 0) f.flow.lie(rng.pick(ok));
         }
         f.flow.read(cid, g.nextSlba(nlb), nlb);
       }
@@ -277,7 +288,8 @@ export function randomTraffic(seed: number, name: string, o: RandomTrafficOption
       const burst: Burst = f.flow.burst();
       g.c2hDataBytes += dataBytes(burst);
       const cuts = randomCuts(rng, burst, o.payload[0], o.payload[1]);
-      return impaired(rng, f.flow.cut(burst.stream, burst.seq, cuts), o.impair);
+      const frames = impaired(rng, f.flow.cut(burst.stream, burst.seq, cuts), o.impair);
+      return frames.map((x) => (o.flipAnywhere && rng.chance(o.flipAnywhere) ? flipped(rng, x) : x));
     });
     if (o.noise) for (let k = 0; k < rng.int(o.noise + 1); k++) lists.push([noiseFrame(rng, o.oversize ?? false)]);
     // An old frame again (an entirely old retransmission).
