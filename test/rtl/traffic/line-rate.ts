@@ -41,7 +41,7 @@ const SHAPES: Record<Mix, MixShape> = {
   // 14 + 20 + 20 header bytes + 10 payload bytes = 64 bytes, 8 beats.
   "64-byte frames": { payload: [10, 10], c2hDataSize: 4096, bytes: 24 * 512, hdgst: false, ddgst: false },
   "jumbo frames": { payload: [8960, 8960], c2hDataSize: 8192, bytes: 640 * 512, hdgst: false, ddgst: true },
-  "small PDUs per packet": { payload: [8000, 8960], c2hDataSize: 32, bytes: 64 * 512, hdgst: true, ddgst: true },
+  "small PDUs per packet": { payload: [8000, 8960], c2hDataSize: 32, bytes: 512 * 512, hdgst: true, ddgst: true },
   mixed: { payload: [1, 8960], c2hDataSize: 1024, bytes: 384 * 512, hdgst: true, ddgst: true },
 };
 
