@@ -85,30 +85,38 @@ export class RtlDevice implements OffloadDevice {
     this.dmaLayout = new Layout("m_dma", DMA_FIELDS, harness);
   }
 
-  /** Spawns (building if needed) or attaches to the ddp_top harness, resets it and binds the BFMs. */
+  /** Spawns (building if needed) or connects to the ddp_top harness, then attaches (close() ends a spawned one). */
   static async open(memory: HostMemory, options: RtlDeviceOptions = {}): Promise<RtlDevice> {
     const timeout = options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: options.requestTimeoutMs };
-    const harness =
-      options.endpoint === undefined
-        ? await Harness.spawn({ top: "ddp_top", params: rtlParams(options.params ?? {}), ...timeout })
-        : await Harness.connect(options.endpoint, timeout);
+    const spawned = options.endpoint === undefined;
+    const harness = spawned
+      ? await Harness.spawn({ top: "ddp_top", params: rtlParams(options.params ?? {}), ...timeout })
+      : await Harness.connect(options.endpoint!, timeout);
     try {
-      await harness.reset();
-      const d = new RtlDevice(harness, memory, options.endpoint === undefined);
-      await Promise.all([
-        harness.bind("axis_source", "s_axis", BFM.src),
-        harness.bind("axis_sink", "m_axis_rx", BFM.ring),
-        harness.bind("vr_source", "s_cmd", BFM.cmd, [...d.cmdLayout.fields]),
-        harness.bind("vr_sink", "m_evt", BFM.evt, [...d.evtLayout.fields]),
-        harness.bind("vr_sink", "m_cqe", BFM.cqe, [...d.cqeLayout.fields]),
-        harness.bind("vr_sink", "m_dma", BFM.dma, [...d.dmaLayout.fields]),
-      ]);
-      await Promise.all(Object.values(BFM).map((n) => harness.pause(n, "")));
-      return d;
+      return await RtlDevice.attach(harness, memory, spawned);
     } catch (e) {
-      if (options.endpoint === undefined) await harness.close();
+      if (spawned) await harness.close();
       throw e;
     }
+  }
+
+  /**
+   * A device on a harness of ddp_top that the caller keeps (close() leaves it running unless `owned`): resets
+   * the RTL (a fresh device: empty tables, counters at 0) and binds the BFMs (again a no-op on the same Harness).
+   */
+  static async attach(harness: Harness, memory: HostMemory, owned = false): Promise<RtlDevice> {
+    await harness.reset();
+    const d = new RtlDevice(harness, memory, owned);
+    await Promise.all([
+      harness.bind("axis_source", "s_axis", BFM.src),
+      harness.bind("axis_sink", "m_axis_rx", BFM.ring),
+      harness.bind("vr_source", "s_cmd", BFM.cmd, [...d.cmdLayout.fields]),
+      harness.bind("vr_sink", "m_evt", BFM.evt, [...d.evtLayout.fields]),
+      harness.bind("vr_sink", "m_cqe", BFM.cqe, [...d.cqeLayout.fields]),
+      harness.bind("vr_sink", "m_dma", BFM.dma, [...d.dmaLayout.fields]),
+    ]);
+    await Promise.all(Object.values(BFM).map((n) => harness.pause(n, "")));
+    return d;
   }
 
   async commands(beats: readonly CommandInput[]): Promise<CommandBatch> {
