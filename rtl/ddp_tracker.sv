@@ -107,6 +107,21 @@ module ddp_tracker #(
 );
 
   localparam int HDR_BITS = 8 * ddp_pkg::HDR_LEN;
+  // Most region pieces in one beat of 8 lanes: e.g. HDR end, HDGST (4), PAD, DATA, DDGST (1 of 4); or HDR
+  // end, PAD, DATA, DDGST (4), HDR start. Every region but PAD and DATA is at least 4 bytes, and two headers are
+  // at least 24 bytes apart, so 5 pieces cover 8 lanes (checked by an assertion below).
+  localparam int SEGS = 5;
+
+  // ALIGNED[64*m + q]: q is a multiple of m + 1 (m = cpda 0..31, q = pdo / 4 = 0..63). A constant table
+  // instead of a run-time modulo, which synthesizes as a deep divider.
+  function automatic logic [2047:0] aligned_table();
+    logic [2047:0] t;
+    for (int m = 0; m < 32; m++) begin
+      for (int q = 0; q < 64; q++) t[64*m + q] = (q % (m + 1)) == 0;
+    end
+    aligned_table = t;
+  endfunction
+  localparam logic [2047:0] ALIGNED = aligned_table();
 
   typedef ddp_pkg::region_e region_e;
 
@@ -239,7 +254,7 @@ module ddp_tracker #(
   logic [7:0]  h_hlen_tot;
   logic        h_ok, h_c2h;
   logic [7:0]  h_pad;
-  logic [7:0]  h_align;
+  logic        h_aligned;
   logic [33:0] h_sum;
 
   always_comb begin
@@ -272,13 +287,13 @@ module ddp_tracker #(
     h_datao = hdr_merged[127:96];
     h_datal = hdr_merged[159:128];
     h_hlen_tot = cfg_hdgst ? 8'd28 : 8'd24;
-    h_align = {6'({1'b0, cfg_cpda} + 6'd1), 2'b00};  // (cpda + 1) * 4, up to 128
+    h_aligned = h_pdo[1:0] == 2'b00 && ALIGNED[{cfg_cpda, h_pdo[7:2]}];  // pdo % ((cpda + 1) * 4) == 0
     h_sum   = {26'd0, h_pdo} + {2'd0, h_datal} + (cfg_ddgst ? 34'd4 : 34'd0);
     h_c2h   = h_type == ddp_pkg::PDU_C2H_DATA;
     h_ok    = 1'b0;
     unique case (h_type)
       ddp_pkg::PDU_C2H_DATA:
-        h_ok = h_flags[1] == cfg_ddgst && h_datal != '0 && h_pdo >= h_hlen_tot && (h_pdo % h_align) == 8'd0
+        h_ok = h_flags[1] == cfg_ddgst && h_datal != '0 && h_pdo >= h_hlen_tot && h_aligned
                && {2'd0, h_plen} == h_sum;
       ddp_pkg::PDU_CAPSULE_RESP, ddp_pkg::PDU_R2T:
         h_ok = h_pdo == 8'd0 && h_plen == {24'd0, h_hlen_tot} && !h_flags[1];
@@ -301,6 +316,8 @@ module ddp_tracker #(
   logic [7:0]  p_pad;
   logic [31:0] p_datal;
   logic [3:0]  rem_sat, left, n_here;
+  logic [3:0]  rs, ps_pad, ps_datal;   // saturated copies (9: more than a beat) of rem, p_pad, p_datal
+  logic [3:0]  s_crem, s_cpad, s_cdatal, s_hpad, s_hdatal;
   logic        ends;
   logic [31:0] fin_base;     // the region still open at the end of the beat: its remaining length before it
   logic [3:0]  fin_used;     //   and the lanes it used in this beat
@@ -324,6 +341,15 @@ module ddp_tracker #(
     p_c2h    = c_c2h;
     p_pad    = c_pad;
     p_datal  = c_datal;
+    // Saturated lengths, computed once: the segment chain then works on 4-bit values only.
+    s_crem   = (c_rem > 32'd8) ? 4'd9 : c_rem[3:0];
+    s_cpad   = (c_pad > 8'd8) ? 4'd9 : c_pad[3:0];
+    s_cdatal = (c_datal > 32'd8) ? 4'd9 : c_datal[3:0];
+    s_hpad   = (h_pad > 8'd8) ? 4'd9 : h_pad[3:0];
+    s_hdatal = (h_datal > 32'd8) ? 4'd9 : h_datal[3:0];
+    rs       = s_crem;
+    ps_pad   = s_cpad;
+    ps_datal = s_cdatal;
     a        = lo;
     stop     = !pay;
     fin_base = c_rem;
@@ -345,9 +371,9 @@ module ddp_tracker #(
     left     = 4'd0;
     n_here   = 4'd0;
     ends     = 1'b0;
-    for (int j = 0; j < KEEP_W; j++) begin
+    for (int j = 0; j < SEGS; j++) begin
       if (!stop && a < hi && rg != ddp_pkg::RG_SEARCH) begin
-        rem_sat = (rem > 32'd8) ? 4'd9 : rem[3:0];  // 9: more than the beat holds
+        rem_sat = rs;  // 9: more than the beat holds
         left    = hi - a;
         ends    = rem_sat <= left;   // the region ends in this beat
         n_here  = ends ? rem_sat : left;
@@ -376,18 +402,24 @@ module ddp_tracker #(
                 p_c2h    = h_c2h;
                 p_pad    = h_pad;
                 p_datal  = h_datal;
+                ps_pad   = s_hpad;
+                ps_datal = s_hdatal;
                 if (cfg_hdgst) begin
                   rg  = ddp_pkg::RG_HDGST;
                   rem = 32'd4;
+                  rs  = 4'd4;
                 end else if (h_pad != 8'd0) begin
                   rg  = ddp_pkg::RG_PAD;
                   rem = {24'd0, h_pad};
+                  rs  = s_hpad;
                 end else if (h_c2h) begin
                   rg  = ddp_pkg::RG_DATA;
                   rem = h_datal;
+                  rs  = s_hdatal;
                 end else begin
                   rg  = ddp_pkg::RG_HDR;
                   rem = 32'd24;
+                  rs  = 4'd9;
                 end
               end else begin
                 hdr_fail = 1'b1;
@@ -399,30 +431,37 @@ module ddp_tracker #(
               if (p_pad != 8'd0) begin
                 rg  = ddp_pkg::RG_PAD;
                 rem = {24'd0, p_pad};
+                rs  = ps_pad;
               end else if (p_c2h) begin
                 rg  = ddp_pkg::RG_DATA;
                 rem = p_datal;
+                rs  = ps_datal;
               end else begin
                 rg  = ddp_pkg::RG_HDR;
                 rem = 32'd24;
+                rs  = 4'd9;
               end
             end
             ddp_pkg::RG_PAD: begin
               if (p_c2h) begin
                 rg  = ddp_pkg::RG_DATA;
                 rem = p_datal;
+                rs  = ps_datal;
               end else begin
                 rg  = ddp_pkg::RG_HDR;
                 rem = 32'd24;
+                rs  = 4'd9;
               end
             end
             ddp_pkg::RG_DATA: begin
               rg  = cfg_ddgst ? ddp_pkg::RG_DDGST : ddp_pkg::RG_HDR;
               rem = cfg_ddgst ? 32'd4 : 32'd24;
+              rs  = cfg_ddgst ? 4'd4 : 4'd9;
             end
             default: begin  // RG_DDGST
               rg  = ddp_pkg::RG_HDR;
               rem = 32'd24;
+              rs  = 4'd9;
             end
           endcase
           if (rg == ddp_pkg::RG_HDR && !stop && a < hi) begin
@@ -534,6 +573,8 @@ module ddp_tracker #(
   // At most one header completes per beat, and the data offset never passes the PDU's data length.
   data_in_pdu: assert property (@(posedge clk) disable iff (rst) pay && d_valid |-> {1'b0, d_koff} + 33'(d_cnt) <= {1'b0, p_datal})
     else $error("ddp_tracker: data lanes beyond the PDU's data");
+  all_lanes_cut: assert property (@(posedge clk) disable iff (rst) pay |-> stop || a >= hi || rg == ddp_pkg::RG_SEARCH)
+    else $error("ddp_tracker: more region pieces in a beat than SEGS");
   payload_not_in_first_beat: assert property (@(posedge clk) disable iff (rst) live && b0_sof_q |-> lo >= hi)
     else $error("ddp_tracker: payload in a frame's first beat");
 `endif
