@@ -259,6 +259,9 @@ describeRtl("ddp_top", { top: "ddp_top", ports: ["clk"] }, (rtl) => {
   rtl.test("small PDUs, tiny frames (headers split across packets), no header digest", async ({ dut, rng }) => {
     await run(dut, rng, { hdgst: false, ddgst: true, mss: [1, 40], pdus: 40, maxData: 40, stall: false });
   });
+  rtl.test("jumbo frames, digests on", async ({ dut, rng }) => {
+    await run(dut, rng, { hdgst: true, ddgst: true, mss: [7000, 9100], pdus: 12, maxData: 12000, stall: false });
+  });
   rtl.test("many small PDUs per frame, no digests, back-pressure and idle", async ({ dut, rng }) => {
     await run(dut, rng, { hdgst: false, ddgst: false, mss: [100, 1460], pdus: 60, maxData: 30, stall: true });
   });
