@@ -33,7 +33,9 @@ synth:
 	node scripts/synth.mjs
 
 test: typecheck lint
-	$(NPX) vitest run
+	@mkdir -p build
+	$(NPX) vitest run --reporter=default --reporter=json --outputFile.json=build/test-report.json; status=$$?; \
+	  node scripts/test-summary.mjs build/test-report.json; exit $$status
 
 SIM_ARGS := $(if $(SHARD),--shard=$(SHARD))
 sim:
