@@ -59,6 +59,8 @@ export interface RunReport {
   /** Race batches and how their order was decided. */
   races: string[];
   model: OffloadModel;
+  /** The model's events over the whole scenario (completions, TEARDOWN_DONE). */
+  expectedEvents: Event[];
 }
 
 /** A deep copy of the model's state (Maps, typed arrays and shared tag entries keep their identity structure). */
@@ -189,8 +191,9 @@ export async function runScenario(sc: Scenario, driver: DdpDriver | undefined, o
     placedBytes: 0,
     races: [],
     model,
+    expectedEvents: [],
   };
-  const wantEvents: Event[] = [];
+  const wantEvents: Event[] = report.expectedEvents;
   /** The command of each expected completion, in order (for the report). */
   const completionOf: CommandInput[] = [];
   const noteCommands = (beats: readonly CommandInput[]) => {

@@ -383,7 +383,6 @@ export function fullTables(seed: number): { scenario: Scenario; gen: Gen } {
   // One more: TABLE_FULL (an existing key would be EXISTS first: use a new cid); and EXISTS.
   g.b.cmd(setupBeats(g.tag(), 0, 0xfffe, [{ addr: 0xf00d_0000n, len: 512 }]));
   g.b.cmd(setupBeats(g.tag(), 1, cids.get(1)![0]!, [{ addr: 0xf00d_1000n, len: 512 }]));
-  for (let i = 0; i < 12; i++) g.b.cmd(badCommand(g, flows));
   // Traffic on every context while the tables are full.
   const lists = flows.map((f) => {
     for (const cid of cids.get(f.ctx)!.slice(0, 3)) f.flow.read(cid, g.nextSlba(4), 4);
@@ -394,6 +393,9 @@ export function fullTables(seed: number): { scenario: Scenario; gen: Gen } {
   g.b.frames(interleave(rng, lists), "traffic with full tables");
   // Release: teardown of half of the tags, CTX_DEL of the contexts (the rest of their tags go with them).
   g.b.cmd([...g.tags.values()].filter(() => rng.chance(0.5)).map((t) => g.teardown(t.ctx, t.cid)));
+  // Bad commands once there is room in the CAM again (TABLE_FULL is checked before SGL_TOO_LONG and BAD_SGL;
+  // the teardowns' TEARDOWN_DONE have come, so their entries are free).
+  for (let i = 0; i < 16; i++) g.b.cmd(badCommand(g, flows));
   g.b.cmd(flows.map((f) => g.ctxDel(f.ctx)));
   g.b.cmd(flows.map((f) => g.teardown(f.ctx, cids.get(f.ctx)![7]!))); // NOT_FOUND now
   g.b.cmd(g.stats(), "stats");
@@ -405,12 +407,14 @@ export function capsToggle(seed: number): { scenario: Scenario; gen: Gen } {
   const rng = new Rng(seed);
   const g = new Gen(rng, "caps toggling");
   const flow = new TargetFlow({ rng: rng.fork(), addr: flowAddress(5, "v4vlan"), hdgst: true, ddgst: true, isn: rng.u32(), c2hDataSize: 1024 });
+  const other = new TargetFlow({ rng: rng.fork(), addr: flowAddress(6, "v6"), hdgst: false, ddgst: false, isn: rng.u32(), c2hDataSize: 1024 });
   g.b.cmd(flow.ctxAdd(0, g.tag()));
   for (const caps of [0b11, 0b10, 0b01, 0b00, 0b11]) {
     g.b.cmd([capsSet({ tag: g.tag(), wanted: caps, mask: 0b11 }), { op: Op.CAPS_GET, tag: g.tag() }]);
     const cid = rng.int(0x10000);
     g.b.cmd(g.setup(0, cid, 8 * 512));
-    g.b.cmd(flow.ctxAdd(1, g.tag())); // EXISTS (same 5-tuple) or DISABLED when nvme-tcp is off
+    g.b.cmd(other.ctxAdd(1, g.tag())); // OK, or DISABLED when nvme-tcp is off
+    g.b.cmd(g.ctxDel(1)); // OK or NOT_FOUND
     flow.read(cid, g.nextSlba(8), 8);
     const burst = flow.burst();
     g.c2hDataBytes += dataBytes(burst);
