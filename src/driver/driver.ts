@@ -11,8 +11,7 @@
 // - Device calls are serialised (one at a time, in call order); `busy` / `idle()` tell a caller whether
 //   device work is still in flight.
 
-import type { OffloadDevice } from "../device/device.js";
-import { DeviceError, type AsyncEvent } from "../device/device.js";
+import { type AsyncEvent, DeviceError, type OffloadDevice, type RxResult } from "../device/device.js";
 import { ParseError } from "../net/errors.js";
 import { type ParsedFrame, parseFrame } from "../net/frame.js";
 import {
@@ -33,7 +32,6 @@ import {
   tagSetup,
   tagTeardown,
 } from "../model/protocol.js";
-import type { RxResult } from "../device/device.js";
 import type { Skb, SkbFrag } from "./skb.js";
 import {
   Errno,
@@ -284,7 +282,8 @@ export class NicDriver implements UlpDdpDevOps {
   async getStats(): Promise<UlpDdpStats> {
     const names = ["rxNvmeTcpDrop", "rxNvmeTcpResync", "rxNvmeTcpPackets", "rxNvmeTcpBytes"] as const;
     const beats = names.map((n) => ({ op: Op.STATS_GET, tag: this.tag(), index: STAT_NAMES.indexOf(n) }));
-    const { completions } = await this.exec(() => this.device.commands(beats));
+    const { completions, events } = await this.exec(() => this.device.commands(beats));
+    this.dispatch(events);
     const [drop, resyncs, packets, bytes] = completions.map((c) => {
       if (c.status !== Status.OK) throw new DriverError(`STATS_GET answered status ${c.status}`);
       return Number(c.data);

@@ -33,6 +33,7 @@ import {
 } from "../driver/ulp-ddp.js";
 import { fragBytes, fragLength, type Skb, type SkbFrag, sliceFrag } from "../driver/skb.js";
 import type { HostMemory } from "../model/host-memory.js";
+import type { SglEntry } from "../model/protocol.js";
 import { seqAdd, seqLt } from "../net/seq.js";
 import { crc32c, DIGEST_LENGTH, readDigest } from "./crc32c.js";
 import { PagedBuffer, PlainBuffer, type ReadBuffer } from "./host-buffer.js";
@@ -405,7 +406,7 @@ export class NvmeTcpHost {
     this.send(pdu);
   }
 
-  private async setupDdp(req: Request, sgl: ReadBuffer["sgl"] & object): Promise<void> {
+  private async setupDdp(req: Request, sgl: readonly SglEntry[]): Promise<void> {
     const ddp = this.config.ddp!;
     const rc = await ddp.netdev.setup(ddp.socket, { commandId: req.cid, sgl });
     if (rc === 0) {
