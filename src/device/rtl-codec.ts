@@ -1,4 +1,5 @@
-// Port-level encoding of ddp_top's side channels (docs/offload-contract.md sections 1-3, 6): command beats from `CommandSchema` values into the `s_cmd_*` payload of the harness vr_source, and `m_evt_*`, `m_cqe_*`,
+// Port-level encoding of ddp_top's side channels (docs/offload-contract.md sections 1-3, 6): command beats
+// from `CommandSchema` values into the `s_cmd_*` payload of the harness vr_source, and `m_evt_*`, `m_cqe_*`,
 // `m_dma_*` payloads back into the model's zod schemas. Widths come from the harness's port table, so a
 // port that changes width is picked up (and a value that does not fit is an error, not a silent truncation).
 // Malformed records are returned, not thrown, so a differential test can report them; RtlDevice throws.
@@ -109,8 +110,17 @@ function rawHex(v: Record<string, bigint>): Record<string, string> {
 
 const num = (v: bigint | undefined): number => Number(v ?? 0n);
 
-/** `m_evt_*` -> EventSchema (each kind keeps only its meaningful fields). */
+/** Fields an event of each kind must leave 0 (contract section 1: completion fields, TEARDOWN_DONE, RESYNC_REQUEST). */
+const EVENT_ZERO_FIELDS: Record<number, readonly string[]> = {
+  1: ["seq", "cookie"],
+  2: ["tag", "status", "cookie", "data"],
+  3: ["tag", "status", "ctx", "seq", "data"],
+};
+
+/** `m_evt_*` -> EventSchema (each kind keeps only its meaningful fields; the others must be 0). */
 export function decodeEvent(v: Record<string, bigint>): Event | Malformed {
+  const nonZero = (EVENT_ZERO_FIELDS[num(v.kind)] ?? []).filter((f) => (v[f] ?? 0n) !== 0n);
+  if (nonZero.length > 0) return { malformed: `event kind ${v.kind} with non-zero ${nonZero.join(", ")}`, raw: rawHex(v) };
   const r = EventSchema.safeParse({
     kind: num(v.kind),
     tag: num(v.tag),
@@ -127,6 +137,9 @@ export function decodeEvent(v: Record<string, bigint>): Event | Malformed {
 export function decodeCqe(v: Record<string, bigint>, maxSegs: number): Cqe | Malformed {
   const nseg = num(v.nseg);
   if (nseg > maxSegs) return { malformed: `nseg ${nseg} > ${maxSegs} segment slots`, raw: rawHex(v) };
+  // Slots at and above nseg are all 0 (contract section 3).
+  const stale = Object.keys(v).filter((f) => /^seg(\d+)_/.test(f) && Number(/^seg(\d+)_/.exec(f)![1]) >= nseg && v[f] !== 0n);
+  if (stale.length > 0) return { malformed: `segment slots beyond nseg ${nseg} not 0: ${stale.join(", ")}`, raw: rawHex(v) };
   const segs = Array.from({ length: nseg }, (_, i) => ({
     cid: num(v[`seg${i}_cid`]),
     bufOff: num(v[`seg${i}_buf_off`]),
