@@ -12,11 +12,12 @@ import { describe, expect, it } from "vitest";
 import { describeRtl, type Harness } from "../../tb/index.js";
 import { DdpDriver } from "../../tb/ddp/index.js";
 import { describeReport, runScenario, type RunReport } from "./traffic/compare.js";
-import { capsToggle, corruptedHeaders, fullTables, headerSplits, randomTraffic } from "./traffic/generators.js";
+import { capsToggle, corruptedHeaders, fullTables, Gen, headerSplits, pduStreams, randomTraffic } from "./traffic/generators.js";
 import { ScenarioBuilder, type Scenario } from "./traffic/scenario.js";
-import { flowAddress } from "./traffic/target.js";
+import { flowAddress, TargetFlow } from "./traffic/target.js";
+import { withIpv6HopByHop, withMalformedTcpOption } from "./traffic/frames.js";
 import { buildTcpFrame } from "../../src/net/frame.js";
-import { EventKind, Op, Status } from "../../src/model/protocol.js";
+import { type Cqe, EventKind, Op, Status } from "../../src/model/protocol.js";
 import { Rng } from "../../src/util/rng.js";
 import { lineRate } from "./traffic/line-rate.js";
 
@@ -30,10 +31,10 @@ async function check(harness: Harness, scenario: Scenario): Promise<RunReport> {
 }
 
 describeRtl("ddp_top vs model", { top: "ddp_top" }, (rtl) => {
-  rtl.test("random traffic, in order, several flows, races, bad commands, noise", async ({ harness, seed }) => {
+  rtl.test("random traffic, in order, several flows, races, bad commands, noise, TCP options, IPv4 options, padding, pure ACKs", async ({ harness, seed }) => {
     const { scenario } = randomTraffic(seed, "clean", {
       rounds: 40, flows: 3, payload: [1, 3000], c2hDataSize: [16, 4096], nlb: [1, 16], readsPerRound: [1, 4],
-      races: 0.4, badCommands: 0.3, noise: 2,
+      races: 0.4, badCommands: 0.3, noise: 2, tcpOptions: true, variants: 0.1,
     });
     const r = await check(harness, scenario);
     expect(r.frames).toBeGreaterThan(400);
@@ -68,8 +69,8 @@ describeRtl("ddp_top vs model", { top: "ddp_top" }, (rtl) => {
     }
   }, 300_000);
 
-  rtl.test("full tables, bad commands, caps toggling, corrupted PDU headers", async ({ harness, seed }) => {
-    for (const { scenario } of [fullTables(seed), capsToggle(seed), corruptedHeaders(seed, 12)]) {
+  rtl.test("full tables, bad commands, caps toggling, corrupted PDU headers, hand-built PDU streams with commands mid-PDU", async ({ harness, seed }) => {
+    for (const { scenario } of [fullTables(seed), capsToggle(seed), corruptedHeaders(seed, 12), pduStreams(seed, 40)]) {
       const r = await check(harness, scenario);
       expect(r.mismatches, describeReport(r)).toBe(0);
     }
@@ -94,6 +95,58 @@ describeRtl("ddp_top vs model", { top: "ddp_top" }, (rtl) => {
     console.log(describeReport(r));
     expect(r.mismatches, describeReport(r)).toBe(0);
   }, 300_000);
+
+  // Directed: a PDU split over two frames, with commands between them (after the first frame has left).
+  for (const what of ["CID torn down and set up again mid-PDU", "teardown mid-PDU", "setup after the header passed"] as const) {
+    rtl.test(`directed: ${what}: the rest of the PDU is not placed`, async ({ harness, seed }) => {
+      const rng = new Rng(seed);
+      const g = new Gen(rng, what);
+      const flow = new TargetFlow({ rng: rng.fork(), addr: flowAddress(4, "v4"), hdgst: true, ddgst: true, isn: rng.u32(), c2hDataSize: 8192 });
+      g.b.cmd(flow.ctxAdd(0, g.tag()));
+      const cid = rng.int(0x10000);
+      if (what !== "setup after the header passed") g.b.cmd(g.setup(0, cid, 8 * 512));
+      flow.read(cid, 0, 8);
+      const burst = flow.burst();
+      const [a, b, c] = flow.cut(burst.stream, burst.seq, [300, 2000]);
+      g.b.frames([a!]);
+      if (what !== "setup after the header passed") g.b.cmd(g.teardown(0, cid));
+      if (what !== "teardown mid-PDU") g.b.cmd(g.setup(0, cid, 8 * 512));
+      g.b.frames([b!, c!]);
+      g.b.cmd(g.stats());
+      const r = await check(harness, g.b.build());
+      expect(r.mismatches, describeReport(r)).toBe(0);
+      // The model's reading (the PDU keeps the entry it hit) is what the RTL was compared with: only the
+      // first frame's data (or none) is placed.
+      expect(r.model.stats.rxNvmeTcpBytes).toBe(what === "setup after the header passed" ? 0 : 300 - (24 + 4)); // header + HDGST, then data
+    });
+  }
+
+  // KNOWN DIVERGENCES between the model and the RTL (readings of the contract, reported; not RTL bugs per se).
+  // Each test asserts that the divergence is still there; when the model or the RTL changes, it fails: then
+  // turn it into a plain differential check.
+  //  D1: a TCP segment with a malformed option (length running past the header), checksums valid: the model's
+  //      verdict (parseFrame) throws -> passthrough; the RTL skips option bytes -> a verdict-ok frame, placed.
+  //  D2: an IPv6 frame with a hop-by-hop extension header before TCP: the model's parseFrame follows it ->
+  //      placed; the RTL parser does not follow extension headers -> passthrough (hit 0).
+  for (const [name, variant] of [["D1 malformed TCP option", withMalformedTcpOption], ["D2 IPv6 hop-by-hop header", withIpv6HopByHop]] as const) {
+    rtl.test(`KNOWN DIVERGENCE ${name} (expected to show it)`, async ({ harness, seed }) => {
+      const rng = new Rng(seed);
+      const g = new Gen(rng, name);
+      const flow = new TargetFlow({ rng: rng.fork(), addr: flowAddress(4, "v6"), hdgst: false, ddgst: false, isn: rng.u32(), c2hDataSize: 8192 });
+      g.b.cmd(flow.ctxAdd(0, g.tag()));
+      g.b.cmd(g.setup(0, 7, 512));
+      flow.read(7, 0, 1);
+      const burst = flow.burst();
+      const frames = flow.cut(burst.stream, burst.seq, []);
+      g.b.frames([variant(frames[0]!), ...frames.slice(1)]);
+      const r = await check(harness, g.b.build());
+      const cqe = r.details.find((x) => x.what === "CQE differs");
+      expect(cqe, describeReport(r)).toBeDefined();
+      const [want, got] = [cqe!.expected as Cqe, cqe!.got as Cqe];
+      if (name.startsWith("D1")) expect([want.hit, got.hit, got.nseg]).toEqual([false, true, 1]);
+      else expect([want.hit, want.nseg, got.hit]).toEqual([true, 1, false]);
+    });
+  }
 
   // KNOWN RTL BUG B1 (reported): a frame longer than MAX_FRAME (9216 bytes; longer than the delay memory)
   // stalls s_axis for a cycle or two and shifts the latency of itself and of the frames after it (1165 ->

@@ -9,6 +9,7 @@
 
 import { buildTcpFrame, buildUdpFrame, type FlowAddress } from "../../../src/net/frame.js";
 import { crc32c, writeDigest } from "../../../src/nvme/crc32c.js";
+import { encodePdu } from "../../../src/nvme/pdu.js";
 import { HostMemory } from "../../../src/model/host-memory.js";
 import {
   capsSet,
@@ -22,6 +23,8 @@ import {
 import { type Lie, LIES } from "../../../src/target/controller.js";
 import { ImpairedWire, type WireImpairments } from "../../../src/target/wire.js";
 import { Rng } from "../../../src/util/rng.js";
+import { seqAdd } from "../../../src/net/seq.js";
+import { payloadOf, pureAck, withEthernetPadding, withIpv4Options, withIpv6HopByHop } from "./frames.js";
 import { ScenarioBuilder, type Scenario } from "./scenario.js";
 import { allocSgl, type Burst, dataBytes, flowAddress, randomCuts, setupBeats, TargetFlow } from "./target.js";
 
@@ -121,6 +124,12 @@ export interface RandomTrafficOptions {
   lieKinds?: readonly Lie[];
   /** Probability per frame that one random bit anywhere in it flips (checksums left stale). */
   flipAnywhere?: number;
+  /** Probability per frame of a variant the target never sends: IPv4 options, Ethernet padding, a pure ACK. */
+  variants?: number;
+  /** Variants include an IPv6 hop-by-hop header (the RTL does not follow extension headers: divergence D2). */
+  hopByHop?: boolean;
+  /** Flows carry valid TCP options (timestamps, or NOP + SACK). */
+  tcpOptions?: boolean;
   /** Passthrough frames (UDP, other flows, oversize) per round. */
   noise?: number;
   /** Noise includes frames longer than MAX_FRAME (they shift the latency: RTL bug B1 in ddp_top.diff.test.ts). */
@@ -235,6 +244,13 @@ export function randomTraffic(seed: number, name: string, o: RandomTrafficOption
       isn: o.wrap ? (0x1_0000_0000 - rng.range(1, 40_000)) >>> 0 : rng.u32(),
       c2hDataSize: rng.range(o.c2hDataSize[0], o.c2hDataSize[1]),
       reorder: rng.chance(0.5),
+      ...(o.tcpOptions && rng.chance(0.7)
+        ? {
+            tcpOptions: rng.chance(0.5)
+              ? [{ kind: "nop" as const }, { kind: "nop" as const }, { kind: "timestamps" as const, tsval: rng.u32(), tsecr: rng.u32() }]
+              : [{ kind: "nop" as const }, { kind: "nop" as const }, { kind: "sack" as const, blocks: [{ left: rng.u32(), right: rng.u32() }] }],
+          }
+        : {}),
     });
     flows.push({ ctx: i, flow, cidBase: rng.int(0x10000) });
   }
@@ -289,7 +305,20 @@ export function randomTraffic(seed: number, name: string, o: RandomTrafficOption
       g.c2hDataBytes += dataBytes(burst);
       const cuts = randomCuts(rng, burst, o.payload[0], o.payload[1]);
       const frames = impaired(rng, f.flow.cut(burst.stream, burst.seq, cuts), o.impair);
-      return frames.map((x) => (o.flipAnywhere && rng.chance(o.flipAnywhere) ? flipped(rng, x) : x));
+      return frames.flatMap((x) => {
+        if (o.flipAnywhere && rng.chance(o.flipAnywhere)) return [flipped(rng, x)];
+        if (!o.variants || !rng.chance(o.variants)) return [x];
+        switch (rng.int(o.hopByHop ? 4 : 3)) {
+          case 0:
+            return [withIpv4Options(x, rng.range(1, 10))];
+          case 1:
+            return [withEthernetPadding(x)];
+          case 2:
+            return [pureAck(f.flow.addr, payloadOf(x).seq), x, pureAck(f.flow.addr, seqAdd(payloadOf(x).seq, payloadOf(x).length))];
+          default:
+            return [withIpv6HopByHop(x)];
+        }
+      });
     });
     if (o.noise) for (let k = 0; k < rng.int(o.noise + 1); k++) lists.push([noiseFrame(rng, o.oversize ?? false)]);
     // An old frame again (an entirely old retransmission).
@@ -457,3 +486,106 @@ export function corruptedHeaders(seed: number, rounds: number): { scenario: Scen
   return { scenario: g.b.build(), gen: g };
 }
 
+
+/** A C2HTermReq as the contract frames it: pdo 0, plen in 24..152 (HDGST counted in plen), random error data. */
+function termReq(rng: Rng, hdgst: boolean): Uint8Array {
+  const hd = hdgst ? 4 : 0;
+  const plen = rng.range(24 + hd, 152);
+  const out = new Uint8Array(plen);
+  out.set([0x03, hdgst ? 1 : 0, 24, 0]);
+  new DataView(out.buffer).setUint32(4, plen, true);
+  out.set(rng.bytes(16), 8);
+  if (hdgst) writeDigest(out, 24, crc32c(out.subarray(0, 24)));
+  out.set(rng.bytes(plen - 24 - hd), 24 + hd);
+  return out;
+}
+
+/**
+ * Hand-built PDU streams for what an honest Linux target never sends: a host PDA (cpda 1..3) so that
+ * C2HData PDUs have PAD bytes between header and data (and sometimes an alignment the context did not ask
+ * for), C2HTermReq / CapsuleResp / R2T between data PDUs, datao anywhere in (or beyond) the buffer, and
+ * commands issued between two frames of one PDU (barriers): teardown and re-setup of the same cid (the PDU
+ * keeps the entry it hit: no placement into the new buffer), setup of a cid whose header already passed,
+ * caps toggled mid-PDU, a context re-added at a seq that is not a PDU boundary.
+ */
+export function pduStreams(seed: number, rounds: number): { scenario: Scenario; gen: Gen } {
+  const rng = new Rng(seed);
+  const g = new Gen(rng, "hand-built PDU streams, commands mid-PDU");
+  for (let round = 0; round < rounds; round++) {
+    const hdgst = rng.chance(0.5);
+    const ddgst = rng.chance(0.5);
+    const cpda = rng.int(4);
+    const ctx = rng.int(LIMITS.nCtx);
+    const addr = flowAddress(10 + round, flowKind(rng));
+    const flow = new TargetFlow({ rng: rng.fork(), addr, hdgst, ddgst, isn: rng.u32(), c2hDataSize: 4096 });
+    const seq0 = flow.nextSeq;
+    g.b.cmd({ ...flow.ctxAdd(ctx, g.tag(), seq0), cpda });
+    const cids = [rng.int(0x10000), rng.int(0x10000), rng.int(0x10000)].filter((c, i, a) => a.indexOf(c) === i);
+    const totals = new Map<number, number>();
+    for (const cid of cids) {
+      const total = rng.range(1, 8) * 512;
+      totals.set(cid, total);
+      g.b.cmd(g.setup(ctx, cid, total));
+    }
+    // The stream: PDUs of random kinds.
+    const parts: Uint8Array[] = [];
+    for (let k = 0; k < rng.range(6, 30); k++) {
+      const kind = rng.float();
+      if (kind < 0.7) {
+        const cid = rng.chance(0.9) ? rng.pick(cids) : rng.int(0x10000);
+        const total = totals.get(cid) ?? 4096;
+        const datal = rng.range(1, Math.min(total, 1500));
+        const datao = rng.chance(0.9) ? rng.int(total - datal + 1) : rng.range(total - datal + 1, total + 100);
+        // Alignment: the context's, a larger one (still a multiple), or none.
+        const pda = rng.chance(0.8) ? cpda : rng.int(8);
+        parts.push(encodePdu({ kind: "C2HData", cccid: cid, datao, last: false, success: false, data: rng.bytes(datal) }, { hdgst, ddgst, pda }));
+      } else if (kind < 0.8) {
+        parts.push(encodePdu({ kind: "CapsuleResp", cqe: { result: 0n, sqHead: 1, sqId: 1, cid: rng.int(0x10000), status: 0 } }, { hdgst, ddgst }));
+      } else if (kind < 0.9) {
+        parts.push(encodePdu({ kind: "R2T", cccid: rng.int(0x10000), ttag: 1, r2to: 0, r2tl: 4096 }, { hdgst, ddgst }));
+      } else {
+        parts.push(termReq(rng, hdgst));
+      }
+    }
+    const stream = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      stream.set(p, at);
+      at += p.length;
+    }
+    const cuts: number[] = [];
+    for (let c = rng.range(1, 400); c < stream.length; c += rng.range(1, 1200)) cuts.push(c);
+    const frames = flow.cut(stream, seq0, cuts);
+    // Frames in groups; between groups (a barrier: the block has drained) a command that may land mid-PDU.
+    for (let i = 0; i < frames.length; ) {
+      const n = rng.range(1, 6);
+      g.b.frames(frames.slice(i, i + n));
+      i += n;
+      if (i >= frames.length) break;
+      const cid = rng.pick(cids);
+      switch (rng.int(6)) {
+        case 0: // CID reuse mid-PDU: a new buffer for the same cid
+          if (g.tags.has(`${ctx}:${cid}`)) g.b.cmd(g.teardown(ctx, cid));
+          g.b.cmd(g.setup(ctx, cid, totals.get(cid)!));
+          break;
+        case 1: // teardown mid-PDU
+          if (g.tags.has(`${ctx}:${cid}`)) g.b.cmd(g.teardown(ctx, cid));
+          break;
+        case 2: // setup of a cid whose header may have passed already
+          if (!g.tags.has(`${ctx}:${cid}`)) g.b.cmd(g.setup(ctx, cid, totals.get(cid)!));
+          break;
+        case 3: // caps off and on again around the next frames
+          g.b.cmd(capsSet({ tag: g.tag(), wanted: rng.int(4), mask: 3 }));
+          break;
+        case 4:
+          g.b.cmd(capsSet({ tag: g.tag(), wanted: 3, mask: 3 }));
+          break;
+        default:
+          if (rng.chance(0.3)) g.b.cmd([g.ctxDel(ctx), { ...flow.ctxAdd(ctx, g.tag(), seqAdd(seq0, rng.int(stream.length))), cpda }]);
+      }
+    }
+    g.b.cmd([capsSet({ tag: g.tag(), wanted: 3, mask: 3 }), ...[...g.tags.values()].map((t) => g.teardown(t.ctx, t.cid)), g.ctxDel(ctx)]);
+  }
+  g.b.cmd(g.stats(), "stats");
+  return { scenario: g.b.build(), gen: g };
+}

@@ -3,7 +3,7 @@
 // a scenario wants the boundaries, and buffers in HostMemory with guard bytes for the tags.
 // No vitest import here: bench/offload.ts uses these too.
 
-import { type FlowAddress, parseFrame } from "../../../src/net/frame.js";
+import { type FlowAddress, parseFrame, type TcpOption } from "../../../src/net/frame.js";
 import { seqAdd } from "../../../src/net/seq.js";
 import { TcpStreamSender } from "../../../src/net/tcp-sender.js";
 import { encodePdu } from "../../../src/nvme/pdu.js";
@@ -42,6 +42,8 @@ export interface FlowConfig {
   c2hDataSize: number;
   reorder?: boolean;
   successFlag?: boolean;
+  /** TCP options on every frame (valid ones: timestamps, SACK blocks...). */
+  tcpOptions?: TcpOption[];
 }
 
 /** A response burst of the target: its stream, the seq of its first byte, and the PDUs as the target meant them. */
@@ -116,7 +118,7 @@ export class TargetFlow {
     const bounds = [...new Set([0, ...cuts.filter((c) => c > 0 && c < stream.length), stream.length])].sort((a, b) => a - b);
     const out: Uint8Array[] = [];
     for (let i = 0; i + 1 < bounds.length; i++) {
-      const sender = new TcpStreamSender(this.addr, { isn: seqAdd(seq, bounds[i]!), mss: 65000, ackSeq: 1 });
+      const sender = new TcpStreamSender(this.addr, { isn: seqAdd(seq, bounds[i]!), mss: 65000, ackSeq: 1, ...(this.config.tcpOptions ? { options: this.config.tcpOptions } : {}) });
       out.push(...sender.send(stream.subarray(bounds[i]!, bounds[i + 1]!)).map((s) => s.frame));
     }
     return out;
