@@ -82,9 +82,15 @@ export class Gen {
     return setupBeats(this.tag(), ctx, cid, sgl);
   }
 
+  /** The buffer each TAG_TEARDOWN cookie releases (for the TEARDOWN_DONE check). */
+  readonly cookies = new Map<number, TagRecord>();
+
   teardown(ctx: number, cid: number): CommandInput {
+    const rec = this.tags.get(`${ctx}:${cid}`);
     this.tags.delete(`${ctx}:${cid}`);
-    return tagTeardown({ tag: this.tag(), ctx, cid, cookie: this.cookie() });
+    const cookie = this.cookie();
+    if (rec !== undefined) this.cookies.set(cookie, rec);
+    return tagTeardown({ tag: this.tag(), ctx, cid, cookie });
   }
 
   ctxDel(ctx: number): CommandInput {
@@ -261,7 +267,11 @@ export function randomTraffic(seed: number, name: string, o: RandomTrafficOption
     const beats: CommandInput[] = [];
     // Re-add a context (leaves SEARCH), on the PDU boundary where the next burst starts.
     for (const f of flows) {
-      if (rng.chance(o.reAdd ?? 0.3)) beats.push(g.ctxDel(f.ctx), f.flow.ctxAdd(f.ctx, g.tag()));
+      if (!rng.chance(o.reAdd ?? 0.3)) continue;
+      const add = f.flow.ctxAdd(f.ctx, g.tag());
+      // IPv4: bits 127:32 of the address fields are ignored (contract 1, CTX_ADD).
+      if (f.flow.addr.ipVersion === 4 && rng.chance(0.3)) Object.assign(add, { srcIp: (add.srcIp ?? 0n) | (BigInt(rng.u32()) << 64n), dstIp: (add.dstIp ?? 0n) | (1n << 127n) });
+      beats.push(g.ctxDel(f.ctx), add);
     }
     if (rng.chance(o.badCommands ?? 0)) beats.push(...badCommand(g, flows));
 
