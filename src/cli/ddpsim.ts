@@ -38,9 +38,13 @@ const COMMANDS: Record<string, (args: readonly string[], out: (s: string) => voi
 export async function main(argv: readonly string[], out: (s: string) => void = (s) => console.log(s), err: (s: string) => void = (s) => console.error(s)): Promise<number> {
   const [command, ...rest] = argv;
   try {
-    if (command === undefined || command === "-h" || command === "--help" || command === "help") {
+    if (command === undefined) {
+      err(HELP);
+      return EXIT_USAGE;
+    }
+    if (command === "-h" || command === "--help" || command === "help") {
       out(HELP);
-      return command === undefined ? EXIT_USAGE : EXIT_OK;
+      return EXIT_OK;
     }
     const run = COMMANDS[command];
     if (!run) throw new UsageError(`unknown command '${command}' (run, replay, caps, stats)`);

@@ -1,0 +1,180 @@
+// ddpsim against the reference model: help and argument errors, `run` (JSON report against values computed here
+// from the workload), `caps` and `stats` (the netlink family's shape and caps-set algebra), and that the run's
+// invariants do fail when a device corrupts what it places.
+
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { CapsReplySchema, CapsSetOutputSchema, RunReportSchema, StatsReplySchema } from "../../src/cli/schemas.js";
+import { runFio } from "../../src/cli/workload.js";
+import { ModelDevice } from "../../src/device/index.js";
+import { ULP_DDP_STAT_NAMES } from "../../src/driver/ulp-ddp.js";
+import { HostMemory } from "../../src/model/host-memory.js";
+import { openSession } from "../../src/target/session.js";
+import { seedFromEnv } from "../../src/util/rng.js";
+import { ddpsim } from "./helpers.js";
+
+const seed = seedFromEnv();
+console.log(`ddpsim.test seed=${seed} (SEED=${seed} to reproduce)`);
+
+describe("help and usage errors", () => {
+  it("prints help for every command", async () => {
+    const top = await ddpsim("--help");
+    expect(top.code).toBe(0);
+    for (const c of ["run", "replay", "caps", "stats"]) expect(top.out).toContain(c);
+    for (const [cmd, flag] of [
+      ["run", "--rwmixread"],
+      ["replay", "--port"],
+      ["caps", "--wanted"],
+      ["stats", "--backend"],
+    ] as const) {
+      const r = await ddpsim(cmd, "--help");
+      expect(r.code, cmd).toBe(0);
+      expect(r.out, cmd).toContain(flag);
+    }
+  });
+
+  it.each([
+    [["run", "--bs", "100"], "multiple of the 512-byte block"],
+    [["run", "--rw", "sideways"], "--rw"],
+    [["run", "--loss", "2"], "--loss"],
+    [["run", "--iodepth", "0"], "--iodepth"],
+    [["run", "--size", "1m", "--ios", "3"], "not both"],
+    [["run", "--frobnicate"], "frobnicate"],
+    [["run", "--backend", "fpga"], "--backend"],
+    [["run", "--backend", "model", "--waves", "x.fst"], "--waves needs --backend rtl"],
+    [["caps", "set", "--wanted", "tls"], "--wanted"],
+    [["caps", "poke"], "unknown operation"],
+    [["replay"], "which capture"],
+    [["replay", "--port", "70000", "x.pcap"], "--port"],
+    [["frobnicate"], "unknown command"],
+    [[], "Usage"],
+  ])("%j exits 2 with a clear error", async (argv, message) => {
+    const r = await ddpsim(...argv);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(message);
+  });
+
+  it("the bin wrapper runs the CLI and passes the exit status", () => {
+    const bin = fileURLToPath(new URL("../../bin/ddpsim.mjs", import.meta.url));
+    const ok = spawnSync(process.execPath, [bin, "--help"], { encoding: "utf8" });
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toContain("Usage: ddpsim");
+    const bad = spawnSync(process.execPath, [bin, "run", "--rw", "sideways"], { encoding: "utf8" });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain("--rw");
+  }, 60_000);
+});
+
+describe("run (model)", () => {
+  it("in-order reads with digests: everything placed and checked by the NIC, software does none of it", async () => {
+    const bs = 32 * 1024;
+    const ios = 16;
+    const r = await ddpsim("run", "--backend", "model", "--hdgst", "--ddgst", "--bs", "32k", "--ios", String(ios), "--iodepth", "4", "--seed", String(seed), "--json");
+    expect(r.code, r.out).toBe(0);
+    const rep = RunReportSchema.parse(JSON.parse(r.out));
+    expect(rep.seed).toBe(seed);
+    expect(rep.io).toEqual({ reads: ios, writes: 0, bytesRead: ios * bs, bytesWritten: 0, errors: 0 });
+    // 32 KiB = 8 pages of 4 KiB: within the model's 16 SGL entries, so every read is set up and fully placed.
+    expect(rep.workload.pageSize).toBe(4096);
+    expect(rep.stats["rx-nvme-tcp-setup"]).toBe(ios);
+    expect(rep.stats["rx-nvme-tcp-teardown"]).toBe(ios);
+    expect(rep.stats["rx-nvme-tcp-sk-add"]).toBe(1);
+    expect(rep.offload.placedBytes).toBe(ios * bs);
+    expect(rep.offload.byteRatio).toBe(1);
+    expect(rep.offload.packetRatio).toBe(1);
+    expect(rep.software.baseline).toBe("measured");
+    expect(rep.software.withOffload).toEqual({ bytesCopied: 0, bytesCrcd: 0 });
+    expect(rep.software.withoutOffload).toEqual({ bytesCopied: ios * bs, bytesCrcd: ios * bs });
+    expect(rep.simulation.cycles).toBeNull();
+    expect(rep.invariants.length).toBeGreaterThanOrEqual(6);
+    expect(rep.invariants.every((i) => i.ok)).toBe(true);
+    expect(rep.ok).toBe(true);
+  });
+
+  it("128 KiB reads get pages large enough for the device's SGL limit", async () => {
+    const r = await ddpsim("run", "--backend", "model", "--ios", "4", "--seed", String(seed), "--json", "--no-baseline");
+    const rep = RunReportSchema.parse(JSON.parse(r.out));
+    expect(rep.workload.bs).toBe(128 * 1024);
+    expect(rep.workload.pageSize).toBe(8192); // 16 entries of 8 KiB
+    expect(rep.stats["rx-nvme-tcp-setup-fail"]).toBe(0);
+    expect(rep.software.baseline).toBe("counted");
+    expect(rep.software.withoutOffload.bytesCopied).toBe(4 * 128 * 1024);
+  });
+
+  it("randrw on two queues over a lossy, reordering wire: every invariant holds", async () => {
+    const r = await ddpsim("run", "--backend", "model", "--rw", "randrw", "--rwmixread", "60", "--queues", "2", "--bs", "16k", "--ios", "40", "--ddgst", "--loss", "3%", "--reorder", "0.03", "--mss", "1000", "--seed", String(seed), "--json");
+    expect(r.code, r.out).toBe(0);
+    const rep = RunReportSchema.parse(JSON.parse(r.out));
+    expect(rep.io.reads + rep.io.writes).toBe(40);
+    expect(rep.io.bytesRead).toBe(rep.io.reads * 16384);
+    expect(rep.invariants.map((i) => [i.name, i.ok])).toEqual(rep.invariants.map((i) => [i.name, true]));
+    // Software copies what the NIC did not place, and the baseline copies everything.
+    expect(rep.software.withOffload.bytesCopied).toBe(rep.io.bytesRead - (rep.software.withoutOffload.bytesCopied - rep.software.withOffload.bytesCopied));
+    expect(rep.software.withoutOffload.bytesCopied).toBe(rep.io.bytesRead);
+  });
+
+  it("text summary: throughput line, offload ratio, statistics by their netlink names, invariants", async () => {
+    const r = await ddpsim("run", "--backend", "model", "--ios", "4", "--bs", "8k", "--seed", String(seed));
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(`seed ${seed}`);
+    expect(r.out).toMatch(/offload\s+bytes 100\.0 %/);
+    for (const n of ULP_DDP_STAT_NAMES) expect(r.out).toMatch(new RegExp(`^\\s+${n}: \\d+$`, "m"));
+    expect(r.out).toContain("all invariants held");
+  });
+
+  it("the invariants fail when the device's DMA carries wrong bytes", async () => {
+    const memory = new HostMemory();
+    // Every DMA write lands with its first byte flipped.
+    const apply = memory.apply.bind(memory);
+    let writes = 0;
+    memory.apply = (w) => {
+      writes++;
+      apply({ ...w, data: w.data.map((b, i) => (i === 0 ? b ^ 0xff : b)) });
+    };
+    const s = await openSession({ seed, hdgst: false, ddgst: false, queueDepth: 4, nic: { device: new ModelDevice(memory) } });
+    const res = await runFio(s, { seed, rw: "read", rwmixread: 100, bs: 4096, iodepth: 4, ios: 8 });
+    expect(writes).toBeGreaterThan(0);
+    const failed = res.invariants.filter((i) => !i.ok).map((i) => i.name);
+    expect(failed).toEqual(["reads return the namespace's bytes", "wire stream intact"]);
+  });
+});
+
+describe("caps and stats (model)", () => {
+  it("caps get: both caps in hw and active", async () => {
+    const r = await ddpsim("caps", "get", "--json");
+    expect(r.code).toBe(0);
+    expect(CapsReplySchema.parse(JSON.parse(r.out))).toEqual({ ifindex: 1, hw: ["nvme-tcp", "nvme-tcp-ddgst-rx"], active: ["nvme-tcp", "nvme-tcp-ddgst-rx"] });
+    const text = await ddpsim("caps", "get");
+    expect(text.out).toBe("{'active': {'nvme-tcp', 'nvme-tcp-ddgst-rx'},\n 'hw': {'nvme-tcp', 'nvme-tcp-ddgst-rx'},\n 'ifindex': 1}");
+  });
+
+  it("caps set: new = ((active & ~mask) | (wanted & mask)) & hw, notification only on change", async () => {
+    const cases: [string[], string[], boolean][] = [
+      [["--wanted", "nvme-tcp"], ["nvme-tcp"], true],
+      [["--wanted", "nvme-tcp,nvme-tcp-ddgst-rx"], ["nvme-tcp", "nvme-tcp-ddgst-rx"], false],
+      [["--wanted", "", "--mask", "nvme-tcp-ddgst-rx"], ["nvme-tcp"], true],
+      [["--wanted", "nvme-tcp-ddgst-rx", "--mask", "nvme-tcp"], ["nvme-tcp-ddgst-rx"], true],
+      [["--wanted", "nvme-tcp", "--mask", ""], ["nvme-tcp", "nvme-tcp-ddgst-rx"], false],
+    ];
+    for (const [args, active, ntf] of cases) {
+      const r = await ddpsim("caps", "set", ...args, "--json");
+      expect(r.code, args.join(" ")).toBe(0);
+      const o = CapsSetOutputSchema.parse(JSON.parse(r.out));
+      expect(o.reply.active, args.join(" ")).toEqual(active);
+      expect(o.ntf !== null, args.join(" ")).toBe(ntf);
+    }
+  });
+
+  it("stats: ifindex and the ten statistics, zero on a fresh device, printed as ynl does", async () => {
+    const r = await ddpsim("stats", "--json");
+    const reply = StatsReplySchema.parse(JSON.parse(r.out));
+    expect(Object.keys(reply).sort()).toEqual(["ifindex", ...ULP_DDP_STAT_NAMES].sort());
+    for (const n of ULP_DDP_STAT_NAMES) expect(reply[n]).toBe(0);
+    const text = await ddpsim("stats");
+    const lines = text.out.split("\n");
+    expect(lines[0]).toBe("{'ifindex': 1,");
+    expect(lines.slice(1).map((l) => l.trim().split(":")[0])).toEqual([...ULP_DDP_STAT_NAMES].sort().map((n) => `'${n}'`));
+    expect(lines.at(-1)!.endsWith("0}")).toBe(true);
+  });
+});
