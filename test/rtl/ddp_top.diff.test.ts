@@ -12,7 +12,7 @@ import { describe, expect, it } from "vitest";
 import { describeRtl, type Harness } from "../../tb/index.js";
 import { DdpDriver } from "../../tb/ddp/index.js";
 import { describeReport, runScenario, type RunReport } from "./traffic/compare.js";
-import { capsToggle, corruptedHeaders, fullTables, Gen, headerSplits, pduStreams, randomTraffic } from "./traffic/generators.js";
+import { capsToggle, corruptedHeaders, fullTables, Gen, headerSplits, LIMITS, type Limits, modelParams, pduStreams, randomTraffic } from "./traffic/generators.js";
 import { ScenarioBuilder, type Scenario } from "./traffic/scenario.js";
 import { flowAddress, TargetFlow } from "./traffic/target.js";
 import { withIpv6HopByHop, withMalformedTcpOption } from "./traffic/frames.js";
@@ -179,6 +179,34 @@ describeRtl("ddp_top vs model", { top: "ddp_top" }, (rtl) => {
     expect(r.latencies).toEqual([d.latency]);
     expect(r.mismatches).toBe(0);
   });
+});
+
+// Another parameter set: fewer contexts, tags, SGL entries and segment slots (full tables come sooner,
+// MAX_SGL and MAX_SEGS limits are hit by ordinary traffic).
+const SMALL: Limits = { ...LIMITS, nCtx: 4, nTags: 16, maxSgl: 4, maxSegs: 2 };
+describeRtl("ddp_top vs model, N_CTX=4 N_TAGS=16 MAX_SGL=4 MAX_SEGS=2", { top: "ddp_top", params: { N_CTX: 4, N_TAGS: 16, MAX_SGL: 4, MAX_SEGS: 2 } }, (rtl) => {
+  rtl.test("random traffic, tables, hand-built streams, small PDUs", async ({ harness, seed }) => {
+    const scenarios = [
+      randomTraffic(seed, "small params: clean", {
+        rounds: 25, flows: 3, payload: [1, 8900], c2hDataSize: [16, 4096], nlb: [1, 16], readsPerRound: [1, 4],
+        races: 0.3, badCommands: 0.4, noise: 2, tcpOptions: true, variants: 0.1, limits: SMALL,
+      }).scenario,
+      randomTraffic(seed + 1, "small params: impaired", {
+        rounds: 20, flows: 2, payload: [64, 8900], c2hDataSize: [16, 2048], nlb: [1, 16], readsPerRound: [1, 4],
+        impair: { loss: 0.04, reorder: 0.04, duplicate: 0.04, corrupt: 0.04 }, reAdd: 0.6, wrap: true, limits: SMALL,
+      }).scenario,
+      fullTables(seed, SMALL).scenario,
+      pduStreams(seed, 20, SMALL).scenario,
+      headerSplits(seed, true, true, false, SMALL).scenario,
+    ];
+    for (const scenario of scenarios) {
+      await harness.reset({ cycles: 4, bfms: true });
+      const d = await DdpDriver.attach(harness);
+      const r = await runScenario(scenario, d, { params: modelParams(SMALL) });
+      console.log(describeReport(r));
+      expect(r.mismatches, describeReport(r)).toBe(0);
+    }
+  }, 300_000);
 });
 
 // The generators make what they claim (checked on the model alone, no simulator): these keep the

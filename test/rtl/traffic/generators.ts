@@ -28,7 +28,21 @@ import { payloadOf, pureAck, withEthernetPadding, withIpv4Options, withIpv6HopBy
 import { ScenarioBuilder, type Scenario } from "./scenario.js";
 import { allocSgl, type Burst, dataBytes, flowAddress, randomCuts, setupBeats, TargetFlow } from "./target.js";
 
-export const LIMITS = { nCtx: 8, nTags: 64, maxSgl: 16, maxSegs: 4, maxFrame: 9216, minSgl: 8 } as const;
+/** The block's parameters the generators size things by (ddp_top defaults). */
+export interface Limits {
+  nCtx: number;
+  nTags: number;
+  maxSgl: number;
+  maxSegs: number;
+  maxFrame: number;
+  minSgl: number;
+}
+export const LIMITS: Limits = { nCtx: 8, nTags: 64, maxSgl: 16, maxSegs: 4, maxFrame: 9216, minSgl: 8 };
+
+/** The model's parameters for a Limits (runScenario's `params`). */
+export function modelParams(l: Limits): { nCtx: number; nTags: number; maxSgl: number; maxSegs: number; maxFrame: number } {
+  return { nCtx: l.nCtx, nTags: l.nTags, maxSgl: l.maxSgl, maxSegs: l.maxSegs, maxFrame: l.maxFrame };
+}
 
 /** A registered buffer and the step range in which it is valid (for the security rebuild). */
 export interface TagRecord {
@@ -54,6 +68,7 @@ export class Gen {
   constructor(
     readonly rng: Rng,
     name: string,
+    readonly limits: Limits = LIMITS,
   ) {
     this.b = new ScenarioBuilder(name);
   }
@@ -74,8 +89,8 @@ export class Gen {
   }
 
   /** Beats of a TAG_SETUP with a fresh buffer of `total` bytes; registers it. */
-  setup(ctx: number, cid: number, total: number, maxEntries: number = LIMITS.maxSgl): CommandInput[] {
-    const sgl = allocSgl(this.rng, this.mem, total, Math.max(1, Math.min(maxEntries, Math.floor(total / LIMITS.minSgl) || 1)), LIMITS.minSgl);
+  setup(ctx: number, cid: number, total: number, maxEntries: number = this.limits.maxSgl): CommandInput[] {
+    const sgl = allocSgl(this.rng, this.mem, total, Math.max(1, Math.min(maxEntries, this.limits.maxSgl, Math.floor(total / this.limits.minSgl) || 1)), this.limits.minSgl);
     const rec = { ctx, cid, sgl };
     this.tags.set(`${ctx}:${cid}`, rec);
     this.allTags.push(rec);
@@ -140,6 +155,8 @@ export interface RandomTrafficOptions {
   noise?: number;
   /** Noise includes frames longer than MAX_FRAME (they shift the latency: RTL bug B1 in ddp_top.diff.test.ts). */
   oversize?: boolean;
+  /** The block's parameters (default: ddp_top's defaults). */
+  limits?: Limits;
   /** Start sequence numbers just below 2^32. */
   wrap?: boolean;
   /** Force the digests (else random per flow). */
@@ -198,25 +215,25 @@ export function badCommand(g: Gen, flows: readonly FlowSpec[]): CommandInput[] {
     case 0:
       return [{ op: rng.pick([0, 10, 11, 12, 13, 14, 15]), tag, ctx: rng.int(256) }];
     case 1:
-      return [f.flow.ctxAdd(rng.range(LIMITS.nCtx, 255), tag)]; // BAD_CTX
+      return [f.flow.ctxAdd(rng.range(g.limits.nCtx, 255), tag)]; // BAD_CTX
     case 2:
       return [f.flow.ctxAdd(f.ctx, tag)]; // EXISTS (context in use) or OK if it was deleted
     case 3:
-      return [{ op: Op.CTX_DEL, tag, ctx: rng.range(LIMITS.nCtx, 255) }];
+      return [{ op: Op.CTX_DEL, tag, ctx: rng.range(g.limits.nCtx, 255) }];
     case 4:
-      return setupLike(g, rng.range(LIMITS.nCtx, 255), 1, [{ addr: 0x1000n, len: 64 }]); // BAD_CTX, out of range
+      return setupLike(g, rng.range(g.limits.nCtx, 255), 1, [{ addr: 0x1000n, len: 64 }]); // BAD_CTX, out of range
     case 5: {
       // SGL_TOO_LONG: more than MAX_SGL beats (fake addresses: the setup must fail and change nothing).
-      const sgl = Array.from({ length: LIMITS.maxSgl + 1 + rng.int(3) }, (_, i) => ({ addr: 0xdead_0000n + BigInt(i * 64), len: 64 }));
+      const sgl = Array.from({ length: g.limits.maxSgl + 1 + rng.int(3) }, (_, i) => ({ addr: 0xdead_0000n + BigInt(i * 64), len: 64 }));
       return setupLike(g, f.ctx, 0x7000 + rng.int(16), sgl);
     }
     case 6: {
       // BAD_SGL: an entry of length 0 or a short entry that is not the last.
-      const sgl = [{ addr: 0xbad_0000n, len: rng.chance(0.5) ? 0 : rng.range(1, LIMITS.minSgl - 1) }, { addr: 0xbad_1000n, len: 64 }];
+      const sgl = [{ addr: 0xbad_0000n, len: rng.chance(0.5) ? 0 : rng.range(1, g.limits.minSgl - 1) }, { addr: 0xbad_1000n, len: 64 }];
       return setupLike(g, f.ctx, 0x7100 + rng.int(16), sgl);
     }
     case 7:
-      return [tagTeardown({ tag, ctx: f.ctx, cid: 0x7200 + rng.int(16), cookie: 0xdead }), tagTeardown({ tag: g.tag(), ctx: rng.range(LIMITS.nCtx, 255), cid: 1, cookie: 0xbeef })];
+      return [tagTeardown({ tag, ctx: f.ctx, cid: 0x7200 + rng.int(16), cookie: 0xdead }), tagTeardown({ tag: g.tag(), ctx: rng.range(g.limits.nCtx, 255), cid: 1, cookie: 0xbeef })];
     case 8:
       return [resync({ tag, ctx: rng.int(12), seq: rng.u32() })];
     case 9:
@@ -239,7 +256,7 @@ function setupLike(g: Gen, ctx: number, cid: number, sgl: readonly SglEntry[]): 
  */
 export function randomTraffic(seed: number, name: string, o: RandomTrafficOptions): { scenario: Scenario; gen: Gen } {
   const rng = new Rng(seed);
-  const g = new Gen(rng, name);
+  const g = new Gen(rng, name, o.limits);
   const flows: FlowSpec[] = [];
   for (let i = 0; i < o.flows; i++) {
     const flow = new TargetFlow({
@@ -307,7 +324,7 @@ export function randomTraffic(seed: number, name: string, o: RandomTrafficOption
       }
       perFlow.push({ f, cids });
     }
-    if (g.tags.size > LIMITS.nTags) throw new Error(`${name}: generator registered ${g.tags.size} tags`);
+    if (g.tags.size > g.limits.nTags) throw new Error(`${name}: generator registered ${g.tags.size} tags`);
 
     // Bursts -> frames.
     const lists = perFlow.map(({ f }) => {
@@ -370,9 +387,9 @@ export function randomTraffic(seed: number, name: string, o: RandomTrafficOption
  * Headers split at every offset: one flow, small PDUs, and for consecutive PDUs a cut at offset 1, 2, ...
  * of the header (HDGST included), plus cuts inside data and digests.
  */
-export function headerSplits(seed: number, hdgst: boolean, ddgst: boolean, wrap: boolean): { scenario: Scenario; gen: Gen } {
+export function headerSplits(seed: number, hdgst: boolean, ddgst: boolean, wrap: boolean, limits: Limits = LIMITS): { scenario: Scenario; gen: Gen } {
   const rng = new Rng(seed);
-  const g = new Gen(rng, `header splits hdgst=${hdgst} ddgst=${ddgst}${wrap ? " wrap" : ""}`);
+  const g = new Gen(rng, `header splits hdgst=${hdgst} ddgst=${ddgst}${wrap ? " wrap" : ""}`, limits);
   const flow = new TargetFlow({ rng: rng.fork(), addr: flowAddress(3, "v4"), hdgst, ddgst, isn: wrap ? 0xffff_fff0 : rng.u32(), c2hDataSize: rng.range(20, 90) });
   g.b.cmd(flow.ctxAdd(0, g.tag()));
   const hlen = 24 + (hdgst ? 4 : 0);
@@ -401,23 +418,24 @@ export function headerSplits(seed: number, hdgst: boolean, ddgst: boolean, wrap:
  * Full tables and bad commands: every context in use (one more is refused), the tag CAM filled to N_TAGS
  * (one more is TABLE_FULL), traffic on some of them, every bad command, then everything released.
  */
-export function fullTables(seed: number): { scenario: Scenario; gen: Gen } {
+export function fullTables(seed: number, limits: Limits = LIMITS): { scenario: Scenario; gen: Gen } {
   const rng = new Rng(seed);
-  const g = new Gen(rng, "full tables and bad commands");
+  const g = new Gen(rng, "full tables and bad commands", limits);
+  const per = Math.floor(limits.nTags / limits.nCtx);
   const flows: FlowSpec[] = [];
-  for (let ctx = 0; ctx < LIMITS.nCtx; ctx++) {
+  for (let ctx = 0; ctx < limits.nCtx; ctx++) {
     const flow = new TargetFlow({ rng: rng.fork(), addr: flowAddress(ctx + 1, flowKind(rng)), hdgst: rng.chance(0.5), ddgst: rng.chance(0.5), isn: rng.u32(), c2hDataSize: rng.range(200, 3000) });
     flows.push({ ctx, flow, cidBase: rng.int(0xfff0) });
   }
   g.b.cmd(flows.map((f) => f.flow.ctxAdd(f.ctx, g.tag())));
   // The same 5-tuple in another context, and an index beyond N_CTX.
-  g.b.cmd([flows[0]!.flow.ctxAdd(3, g.tag()), flows[1]!.flow.ctxAdd(LIMITS.nCtx, g.tag())]);
-  // Fill the CAM: 8 tags per context, full 16-bit cids.
+  g.b.cmd([flows[0]!.flow.ctxAdd(3, g.tag()), flows[1]!.flow.ctxAdd(limits.nCtx, g.tag())]);
+  // Fill the CAM: N_TAGS / N_CTX tags per context, full 16-bit cids.
   const cids = new Map<number, number[]>();
   for (const f of flows) {
-    const list = Array.from({ length: 8 }, (_, i) => (f.cidBase + i * 0x1001) & 0xffff);
+    const list = Array.from({ length: per }, (_, i) => (f.cidBase + i * 0x1001) & 0xffff);
     cids.set(f.ctx, list);
-    g.b.cmd(list.flatMap((cid) => g.setup(f.ctx, cid, 4 * 512, rng.range(1, LIMITS.maxSgl))));
+    g.b.cmd(list.flatMap((cid) => g.setup(f.ctx, cid, 4 * 512, rng.range(1, limits.maxSgl))));
   }
   // One more: TABLE_FULL (an existing key would be EXISTS first: use a new cid); and EXISTS.
   g.b.cmd(setupBeats(g.tag(), 0, 0xfffe, [{ addr: 0xf00d_0000n, len: 512 }]));
@@ -436,15 +454,15 @@ export function fullTables(seed: number): { scenario: Scenario; gen: Gen } {
   // the teardowns' TEARDOWN_DONE have come, so their entries are free).
   for (let i = 0; i < 16; i++) g.b.cmd(badCommand(g, flows));
   g.b.cmd(flows.map((f) => g.ctxDel(f.ctx)));
-  g.b.cmd(flows.map((f) => g.teardown(f.ctx, cids.get(f.ctx)![7]!))); // NOT_FOUND now
+  g.b.cmd(flows.map((f) => g.teardown(f.ctx, cids.get(f.ctx)![per - 1]!))); // NOT_FOUND now
   g.b.cmd(g.stats(), "stats");
   return { scenario: g.b.build(), gen: g };
 }
 
 /** Caps: nvme-tcp off (no placement, CTX_ADD refused), ddgst-rx off (crc_ok 0), back on. */
-export function capsToggle(seed: number): { scenario: Scenario; gen: Gen } {
+export function capsToggle(seed: number, limits: Limits = LIMITS): { scenario: Scenario; gen: Gen } {
   const rng = new Rng(seed);
-  const g = new Gen(rng, "caps toggling");
+  const g = new Gen(rng, "caps toggling", limits);
   const flow = new TargetFlow({ rng: rng.fork(), addr: flowAddress(5, "v4vlan"), hdgst: true, ddgst: true, isn: rng.u32(), c2hDataSize: 1024 });
   const other = new TargetFlow({ rng: rng.fork(), addr: flowAddress(6, "v6"), hdgst: false, ddgst: false, isn: rng.u32(), c2hDataSize: 1024 });
   g.b.cmd(flow.ctxAdd(0, g.tag()));
@@ -468,9 +486,9 @@ export function capsToggle(seed: number): { scenario: Scenario; gen: Gen } {
  * Random corruption of NVMe/TCP PDU headers inside valid TCP segments (checksums recomputed): the stream of
  * a flow with some PDU header bytes flipped, so that the block sees wrong types, lengths, offsets, cids.
  */
-export function corruptedHeaders(seed: number, rounds: number): { scenario: Scenario; gen: Gen } {
+export function corruptedHeaders(seed: number, rounds: number, limits: Limits = LIMITS): { scenario: Scenario; gen: Gen } {
   const rng = new Rng(seed);
-  const g = new Gen(rng, "corrupted PDU headers");
+  const g = new Gen(rng, "corrupted PDU headers", limits);
   const hdgst = rng.chance(0.5);
   const ddgst = rng.chance(0.5);
   const flow = new TargetFlow({ rng: rng.fork(), addr: flowAddress(7, "v6"), hdgst, ddgst, isn: rng.u32(), c2hDataSize: rng.range(64, 2048) });
@@ -518,14 +536,14 @@ function termReq(rng: Rng, hdgst: boolean): Uint8Array {
  * keeps the entry it hit: no placement into the new buffer), setup of a cid whose header already passed,
  * caps toggled mid-PDU, a context re-added at a seq that is not a PDU boundary.
  */
-export function pduStreams(seed: number, rounds: number): { scenario: Scenario; gen: Gen } {
+export function pduStreams(seed: number, rounds: number, limits: Limits = LIMITS): { scenario: Scenario; gen: Gen } {
   const rng = new Rng(seed);
-  const g = new Gen(rng, "hand-built PDU streams, commands mid-PDU");
+  const g = new Gen(rng, "hand-built PDU streams, commands mid-PDU", limits);
   for (let round = 0; round < rounds; round++) {
     const hdgst = rng.chance(0.5);
     const ddgst = rng.chance(0.5);
     const cpda = rng.int(4);
-    const ctx = rng.int(LIMITS.nCtx);
+    const ctx = rng.int(limits.nCtx);
     const addr = flowAddress(10 + round, flowKind(rng));
     const flow = new TargetFlow({ rng: rng.fork(), addr, hdgst, ddgst, isn: rng.u32(), c2hDataSize: 4096 });
     const seq0 = flow.nextSeq;
