@@ -58,6 +58,12 @@ export async function main(argv: readonly string[], out: (s: string) => void = (
       err(`ddpsim: ${e.message}`);
       return EXIT_FAIL;
     }
+    // Anything else (a harness that would not build or start, a device breaking its contract) is also reported
+    // in one line; DEBUG=1 shows where it came from.
+    if (e instanceof Error) {
+      err(`ddpsim: ${e.name}: ${e.message}${process.env.DEBUG ? `\n${e.stack ?? ""}` : ""}`);
+      return EXIT_FAIL;
+    }
     throw e;
   }
 }

@@ -5,14 +5,16 @@
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { CapsReplySchema, CapsSetOutputSchema, RunReportSchema, StatsReplySchema } from "../../src/cli/schemas.js";
+import { join } from "node:path";
+import { CapsReplySchema, CapsSetOutputSchema, ReplayReportSchema, RunReportSchema, StatsReplySchema } from "../../src/cli/schemas.js";
 import { runFio } from "../../src/cli/workload.js";
 import { ModelDevice } from "../../src/device/index.js";
 import { ULP_DDP_STAT_NAMES } from "../../src/driver/ulp-ddp.js";
 import { HostMemory } from "../../src/model/host-memory.js";
+import { patternBytes } from "../../src/target/namespace.js";
 import { openSession } from "../../src/target/session.js";
 import { seedFromEnv } from "../../src/util/rng.js";
-import { ddpsim } from "./helpers.js";
+import { ddpsim, sha256, tmp } from "./helpers.js";
 
 const seed = seedFromEnv();
 console.log(`ddpsim.test seed=${seed} (SEED=${seed} to reproduce)`);
@@ -71,7 +73,7 @@ describe("run (model)", () => {
     const bs = 32 * 1024;
     const ios = 16;
     const r = await ddpsim("run", "--backend", "model", "--hdgst", "--ddgst", "--bs", "32k", "--ios", String(ios), "--iodepth", "4", "--seed", String(seed), "--json");
-    expect(r.code, r.out).toBe(0);
+    expect(r.code, r.err || r.out).toBe(0);
     const rep = RunReportSchema.parse(JSON.parse(r.out));
     expect(rep.seed).toBe(seed);
     expect(rep.io).toEqual({ reads: ios, writes: 0, bytesRead: ios * bs, bytesWritten: 0, errors: 0 });
@@ -104,7 +106,7 @@ describe("run (model)", () => {
 
   it("randrw on two queues over a lossy, reordering wire: every invariant holds", async () => {
     const r = await ddpsim("run", "--backend", "model", "--rw", "randrw", "--rwmixread", "60", "--queues", "2", "--bs", "16k", "--ios", "40", "--ddgst", "--loss", "3%", "--reorder", "0.03", "--mss", "1000", "--seed", String(seed), "--json");
-    expect(r.code, r.out).toBe(0);
+    expect(r.code, r.err || r.out).toBe(0);
     const rep = RunReportSchema.parse(JSON.parse(r.out));
     expect(rep.io.reads + rep.io.writes).toBe(40);
     expect(rep.io.bytesRead).toBe(rep.io.reads * 16384);
@@ -121,6 +123,18 @@ describe("run (model)", () => {
     expect(r.out).toMatch(/offload\s+bytes 100\.0 %/);
     for (const n of ULP_DDP_STAT_NAMES) expect(r.out).toMatch(new RegExp(`^\\s+${n}: \\d+$`, "m"));
     expect(r.out).toContain("all invariants held");
+  });
+
+  it("--pcap writes the I/O queue's capture, which replay reads back (sequential reads from offset 0)", async () => {
+    const file = join(tmp, "run.pcap");
+    const run = await ddpsim("run", "--backend", "model", "--ddgst", "--bs", "8k", "--ios", "4", "--iodepth", "1", "--seed", String(seed), "--pcap", file, "--json");
+    expect(run.code).toBe(0);
+    const r = await ddpsim("replay", file, "--backend", "model", "--json");
+    expect(r.code, r.err).toBe(0);
+    const rep = ReplayReportSchema.parse(JSON.parse(r.out));
+    // fio's sequential read: I/O k covers bytes [k * bs, (k + 1) * bs) of the namespace.
+    expect(rep.reads.map((x) => x.sha256)).toEqual([0, 1, 2, 3].map((k) => sha256(patternBytes(1, k * 8192, 8192))));
+    expect(rep.reads.map((x) => x.digest)).toEqual(["hw-ok", "hw-ok", "hw-ok", "hw-ok"]);
   });
 
   it("the invariants fail when the device's DMA carries wrong bytes", async () => {

@@ -14,7 +14,7 @@ describe("ddpsim on the RTL", () => {
     const ios = 12;
     const bs = 16 * 1024;
     const r = await ddpsim("run", "--ddgst", "--bs", "16k", "--ios", String(ios), "--iodepth", "4", "--seed", String(seed), "--clock-mhz", "250", "--json");
-    expect(r.code, r.out).toBe(0);
+    expect(r.code, r.err || r.out).toBe(0);
     const rep = RunReportSchema.parse(JSON.parse(r.out));
     expect(rep.backend).toBe("rtl");
     expect(rep.io.bytesRead).toBe(ios * bs);
