@@ -55,16 +55,20 @@ export async function withNetdev<T>(backend: Backend, fn: (dev: DdpNetdev, devic
   }
 }
 
-/** The device's hardware counters beyond the family's four (STATS_GET indices), for debugging. */
+/**
+ * The device's hardware counters beyond the family's four (STATS_GET indices), for debugging; a counter the
+ * device does not have (BAD_ARG, e.g. an RTL build older than the model) is left out.
+ */
 export async function hardwareCounters(device: OffloadDevice): Promise<Record<string, number>> {
   const extra = STAT_NAMES.slice(4);
   const { completions } = await device.commands(extra.map((n, tag) => ({ op: Op.STATS_GET, tag, index: STAT_NAMES.indexOf(n) })));
   return Object.fromEntries(
-    extra.map((n, i) => {
+    extra.flatMap((n, i) => {
       const c = completions[i];
+      if (c?.status === Status.BAD_ARG) return [];
       if (c?.status !== Status.OK) throw new CliError(`STATS_GET ${n}: status ${c?.status}`);
       // The contract's names (docs/offload-contract.md, STATS_GET): pdus_crc_ok, ooo_packets, ...
-      return [n.replace(/[A-Z]/g, (ch) => `_${ch.toLowerCase()}`), Number(c.data)];
+      return [[n.replace(/[A-Z]/g, (ch) => `_${ch.toLowerCase()}`), Number(c.data)]];
     }),
   );
 }
