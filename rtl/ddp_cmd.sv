@@ -6,7 +6,7 @@
 // order. TAG_SETUP answers once, at its `last` beat.
 //
 // Events leave through an 8-entry FIFO (m_evt_*). Up to three events may enter in one cycle, in this order:
-// RESYNC_REQUEST (from the datapath; none are raised until resync is specified), TEARDOWN_DONE, COMPLETION.
+// RESYNC_REQUEST (from the datapath: a resync candidate, contract section 7), TEARDOWN_DONE, COMPLETION.
 // s_cmd_ready and evt_room (which the datapath needs to advance) are both "at least 3 free FIFO entries", so
 // nothing is ever lost, and both come from registers.
 //
@@ -30,6 +30,7 @@
 //   ct_*                          context table: add / delete and its answers
 //   su_*, td_*, del_*             tag CAM: setup beats, teardown, context delete
 //   trk_init, trk_init_idx, trk_init_seq   tracker state of a new context
+//   rs_valid, rs_idx, rs_seq      RESYNC of a context in use, to the tracker (which counts the confirms)
 //   caps                          active caps: bit 0 nvme-tcp, bit 1 nvme-tcp-ddgst-rx
 //   adv                           the datapath advances this cycle
 //   evt_room                      the event FIFO can take the datapath's events this cycle
@@ -97,6 +98,9 @@ module ddp_cmd #(
   output logic             trk_init,
   output logic [CTX_W-1:0] trk_init_idx,
   output logic [31:0]      trk_init_seq,
+  output logic             rs_valid,       // RESYNC of a context in use (the tracker checks WAIT_CONFIRM and seq)
+  output logic [CTX_W-1:0] rs_idx,
+  output logic [31:0]      rs_seq,
 
   output logic [1:0]       caps,
   input  logic             adv,
@@ -151,6 +155,9 @@ module ddp_cmd #(
     trk_init     = 1'b0;
     trk_init_idx = CTX_W'(s_cmd_ctx);
     trk_init_seq = s_cmd_seq;
+    rs_valid     = 1'b0;
+    rs_idx       = CTX_W'(s_cmd_ctx);
+    rs_seq       = s_cmd_seq;
     cmpl         = fire;
     cmpl_status  = ddp_pkg::ST_OK;
     cmpl_data    = '0;
@@ -180,9 +187,10 @@ module ddp_cmd #(
         cmpl_status = (ctx_in_range && td_found) ? ddp_pkg::ST_OK : ddp_pkg::ST_NOT_FOUND;
       end
       ddp_pkg::OP_RESYNC: begin
-        // Nothing is ever waiting for a confirm yet: the confirm is checked and ignored.
+        // OK whether or not it confirms anything (the tracker decides: WAIT_CONFIRM and the candidate's seq).
         if (!ctx_in_range)  cmpl_status = ddp_pkg::ST_BAD_CTX;
         else if (!ctx_used) cmpl_status = ddp_pkg::ST_NOT_FOUND;
+        rs_valid = fire && cmpl_status == ddp_pkg::ST_OK;
       end
       ddp_pkg::OP_CAPS_GET: begin
         cmpl_data = {54'd0, CAPS_HW, 6'd0, caps_q};

@@ -53,7 +53,8 @@ package ddp_pkg;
 
   // Tracker region of a context (contract section 5). HDR: collecting the 24 header bytes; HDGST: the 4
   // header-digest bytes after them; PAD: bytes skipped (C2HData padding, or the rest of a non-data PDU);
-  // DATA: C2HData data; DDGST: the 4 data-digest bytes; SEARCH: offload stopped (rule 5).
+  // DATA: C2HData data; DDGST: the 4 data-digest bytes; SEARCH: scanning for a header (rule 5, contract
+  // section 7). WAIT_CONFIRM is not a region: it is a flag beside the tracking regions.
   typedef enum logic [2:0] {
     RG_HDR    = 3'd0,
     RG_HDGST  = 3'd1,
@@ -75,7 +76,10 @@ package ddp_pkg;
   localparam int STAT_SEARCHES    = 8;
   localparam int STAT_PASSTHROUGH = 9;
   localparam int STAT_OVERSIZE    = 10;
-  localparam int N_STATS          = 11;
+  localparam int STAT_RESYNC_CONFIRMS = 11;
+  localparam int STAT_RESYNC_TIMEOUTS = 12;
+  localparam int STAT_RESYNC_MISSES   = 13;
+  localparam int N_STATS          = 14;
 
 endpackage
 /* verilator lint_on UNUSEDPARAM */

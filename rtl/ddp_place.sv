@@ -72,6 +72,8 @@ module ddp_place #(
   input  logic              s_g_present,
   input  logic              s_g_done,
   input  logic [31:0]       s_g_value,
+  input  logic              s_rr,        // a RESYNC_REQUEST was raised at this beat (contract section 7)
+  input  logic [31:0]       s_rr_seq,
 
   output logic [CTX_W-1:0]  lk_ctx,
   output logic [15:0]       lk_cid,
@@ -223,6 +225,8 @@ module ddp_place #(
   logic [15:0]       t_cid_q;
   logic [TAG_W-1:0]  t_tag_q;
   logic              t_crc_ok_q, t_crc_bad_q;
+  logic              t_rr_q;
+  logic [31:0]       t_rr_seq_q;
 
   always_ff @(posedge clk) begin
     if (adv) begin
@@ -245,6 +249,8 @@ module ddp_place #(
       t_tag_q     <= e_tag;
       t_crc_ok_q  <= live2 && s_g_done && e_crcv && e_match;
       t_crc_bad_q <= live2 && s_g_done && e_crcv && !e_match;
+      t_rr_q      <= s_rr;
+      t_rr_seq_q  <= s_rr_seq;
     end
   end
 
@@ -263,11 +269,19 @@ module ddp_place #(
   logic             placed;
   logic [KEEP_W-1:0] pmask;
   logic [15:0]      frame_off;
+  logic             rr_q, rr;            // the frame raised a RESYNC_REQUEST (the last one's seq)
+  logic [31:0]      rr_seq_q, rr_seq;
 
   always_comb begin
     nseg   = t_sof_q ? 3'd0 : nseg_q;
     open   = t_sof_q ? 1'b0 : open_q;
     for (int i = 0; i < 4; i++) seg[i] = t_sof_q ? '0 : seg_q[i];
+    rr     = t_sof_q ? 1'b0 : rr_q;
+    rr_seq = t_sof_q ? 32'd0 : rr_seq_q;
+    if (t_valid_q && t_rr_q) begin
+      rr     = 1'b1;
+      rr_seq = t_rr_seq_q;
+    end
     placed    = 1'b0;
     frame_off = {t_beat_q, 3'b000} + {12'd0, t_lo_q};
     if (t_valid_q && t_place_q) begin
@@ -296,6 +310,8 @@ module ddp_place #(
     if (adv && t_valid_q) begin
       nseg_q <= nseg;
       open_q <= open;
+      rr_q     <= rr;
+      rr_seq_q <= rr_seq;
       for (int i = 0; i < 4; i++) seg_q[i] <= seg[i];
     end
   end
@@ -331,8 +347,8 @@ module ddp_place #(
       {m_cqe_seg1_cid, m_cqe_seg1_buf_off, m_cqe_seg1_frame_off, m_cqe_seg1_len} <= seg[1];
       {m_cqe_seg2_cid, m_cqe_seg2_buf_off, m_cqe_seg2_frame_off, m_cqe_seg2_len} <= seg[2];
       {m_cqe_seg3_cid, m_cqe_seg3_buf_off, m_cqe_seg3_frame_off, m_cqe_seg3_len} <= seg[3];
-      m_cqe_resync     <= 1'b0;
-      m_cqe_resync_seq <= '0;
+      m_cqe_resync     <= rr;
+      m_cqe_resync_seq <= rr_seq;
     end
   end
 

@@ -48,7 +48,9 @@ module ddp_top #(
   // cycles in the delay line
   parameter int DELAY_LAT = DEPTH,
   // s_axis -> m_axis_rx latency in cycles
-  parameter int LATENCY = DELAY_LAT + 5
+  parameter int LATENCY = DELAY_LAT + 5,
+  // bytes the stream may advance past a resync candidate without a confirm (contract section 7; >= 32)
+  parameter int RESYNC_TIMEOUT = 1048576
 ) (
   input  logic              clk,
   input  logic              rst,
@@ -227,23 +229,28 @@ module ddp_top #(
   logic [3:0]        t_d_lo, t_d_cnt;
   logic              t_st_drop, t_st_search, t_st_ooo, t_st_retx, t_st_pass, t_st_oversize;
   logic              trk_init;
+  logic              rs_valid, rs_confirm, t_rr, t_st_miss, t_st_tmo;
+  logic [CTX_W-1:0]  rs_idx;
+  logic [31:0]       rs_seq, t_rr_seq;
   logic [CTX_W-1:0]  trk_init_idx;
   logic [31:0]       trk_init_seq;
 
-  ddp_tracker #(.DATA_W(DATA_W), .N_CTX(N_CTX)) u_tracker (
+  ddp_tracker #(.DATA_W(DATA_W), .N_CTX(N_CTX), .RESYNC_TIMEOUT(RESYNC_TIMEOUT)) u_tracker (
     .clk, .rst, .adv,
     .s_valid (d_tvalid), .s_data (d_tdata), .s_keep (d_tkeep), .s_last (d_tlast), .s_sof (d_sof),
     .s_ok (h_ok && !d_missing), .s_oversize (d_missing || h_reason == REASON_OVERSIZE),
     .s_seq (h_seq), .s_poff (h_poff), .s_plen (h_plen), .lk_hit (ct_lk_hit), .lk_idx (ct_lk_idx),
     .cfg_idx, .cfg_hdgst, .cfg_ddgst, .cfg_cpda,
     .init_valid (trk_init), .init_idx (trk_init_idx), .init_seq (trk_init_seq),
+    .rs_valid, .rs_idx, .rs_seq, .rs_confirm,
     .m_valid (t_valid), .m_data (t_data), .m_keep (t_keep), .m_last (t_last), .m_sof (t_sof), .m_beat (t_beat),
     .m_hit (t_hit), .m_ctx (t_ctx), .m_crc_base (t_crc_base), .m_crc_kill (t_crc_kill), .m_gap (t_gap),
     .m_hdr_done (t_hdr_done), .m_hdr_c2h (t_hdr_c2h), .m_hdr_cid (t_hdr_cid), .m_hdr_datao (t_hdr_datao),
     .m_hdr_datal (t_hdr_datal), .m_d_valid (t_d_valid), .m_d_lo (t_d_lo), .m_d_cnt (t_d_cnt),
     .m_d_koff (t_d_koff), .m_d_cont (t_d_cont), .m_g_present (t_g_present), .m_g_done (t_g_done),
     .m_g_value (t_g_value), .m_st_drop (t_st_drop), .m_st_search (t_st_search), .m_st_ooo (t_st_ooo),
-    .m_st_retx (t_st_retx), .m_st_pass (t_st_pass), .m_st_oversize (t_st_oversize)
+    .m_st_retx (t_st_retx), .m_st_pass (t_st_pass), .m_st_oversize (t_st_oversize),
+    .m_rr (t_rr), .m_rr_seq (t_rr_seq), .m_st_miss (t_st_miss), .m_st_tmo (t_st_tmo)
   );
 
   // ---------------------------------------------------------------------------------------------------------
@@ -283,7 +290,7 @@ module ddp_top #(
     .s_hdr_done (t_hdr_done), .s_hdr_c2h (t_hdr_c2h), .s_hdr_cid (t_hdr_cid), .s_hdr_datao (t_hdr_datao),
     .s_hdr_datal (t_hdr_datal), .s_d_valid (t_d_valid), .s_d_lo (t_d_lo), .s_d_cnt (t_d_cnt),
     .s_d_koff (t_d_koff), .s_d_cont (t_d_cont), .s_g_present (t_g_present), .s_g_done (t_g_done),
-    .s_g_value (t_g_value),
+    .s_g_value (t_g_value), .s_rr (t_rr), .s_rr_seq (t_rr_seq),
     .lk_ctx, .lk_cid, .lk_hit, .lk_idx, .lk_total,
     .rd_idx, .rd_off, .rd_cnt, .rd_en, .rd_addr0, .rd_len0, .rd_addr1, .rd_len1, .inval,
     .m_axis_rx_tdata, .m_axis_rx_tkeep, .m_axis_rx_tvalid, .m_axis_rx_tready, .m_axis_rx_tlast,
@@ -319,6 +326,10 @@ module ddp_top #(
     stat_inc[16*ddp_pkg::STAT_SEARCHES    +: 16] = 16'(t_adv && t_st_search);
     stat_inc[16*ddp_pkg::STAT_PASSTHROUGH +: 16] = 16'(t_adv && t_st_pass);
     stat_inc[16*ddp_pkg::STAT_OVERSIZE    +: 16] = 16'(t_adv && t_st_oversize);
+    stat_inc[16*ddp_pkg::STAT_RESYNC      +: 16] = 16'(t_adv && t_rr);
+    stat_inc[16*ddp_pkg::STAT_RESYNC_CONFIRMS +: 16] = 16'(rs_confirm);
+    stat_inc[16*ddp_pkg::STAT_RESYNC_TIMEOUTS +: 16] = 16'(t_adv && t_st_tmo);
+    stat_inc[16*ddp_pkg::STAT_RESYNC_MISSES   +: 16] = 16'(t_adv && t_st_miss);
   end
 
   ddp_cmd #(
@@ -332,13 +343,13 @@ module ddp_top #(
     .m_evt_data,
     .ct_add, .ct_del, .ct_idx, .ct_tuple_exists, .ct_valid,
     .su_valid, .su_first, .su_last, .su_ctx_ok, .su_status, .td_valid, .td_found, .del_valid,
-    .trk_init, .trk_init_idx, .trk_init_seq,
+    .trk_init, .trk_init_idx, .trk_init_seq, .rs_valid, .rs_idx, .rs_seq,
     .caps, .adv, .evt_room,
-    .rr_valid (1'b0), .rr_ctx (8'd0), .rr_seq (32'd0),
+    .rr_valid (t_adv && t_rr), .rr_ctx (8'(t_ctx)), .rr_seq (t_rr_seq),
     .stat_inc
   );
 
-  // Signals kept for debugging and future use (resync, tag state); not needed by the logic.
+  // Signals kept for debugging and future use (tag state); not needed by the logic.
   logic unused_ok;
   assign unused_ok = ^{v_tcp_flags, v_frame_len, d_meta_valid, cfg_valid, tag_valid, s_cmd_flags[7:2]};
 

@@ -46,7 +46,9 @@ module ddp_tracker #(
   // number of contexts
   parameter int N_CTX = 8,
   // context index width
-  parameter int CTX_W = (N_CTX > 1) ? $clog2(N_CTX) : 1
+  parameter int CTX_W = (N_CTX > 1) ? $clog2(N_CTX) : 1,
+  // bytes the stream may advance past a resync candidate without a confirm (at least 32)
+  parameter int RESYNC_TIMEOUT = 1048576
 ) (
   input  logic              clk,
   input  logic              rst,
@@ -73,6 +75,11 @@ module ddp_tracker #(
   input  logic              init_valid,
   input  logic [CTX_W-1:0]  init_idx,
   input  logic [31:0]       init_seq,
+
+  input  logic              rs_valid,     // RESYNC command {rs_idx, rs_seq} (context in use)
+  input  logic [CTX_W-1:0]  rs_idx,
+  input  logic [31:0]       rs_seq,
+  output logic              rs_confirm,   // it confirmed the context's candidate (this cycle)
 
   output logic              m_valid,
   output logic [DATA_W-1:0] m_data,
@@ -103,14 +110,24 @@ module ddp_tracker #(
   output logic              m_st_ooo,
   output logic              m_st_retx,
   output logic              m_st_pass,
-  output logic              m_st_oversize
+  output logic              m_st_oversize,
+  output logic              m_rr,         // beat: a resync candidate was found (RESYNC_REQUEST)
+  output logic [31:0]       m_rr_seq,     //   the seq of its type byte
+  output logic              m_st_miss,    // statistics pulses: a candidate dropped by a failed header or a gap
+  output logic              m_st_tmo      //   a candidate dropped by RESYNC_TIMEOUT
 );
 
   localparam int HDR_BITS = 8 * ddp_pkg::HDR_LEN;
   // Most region pieces in one beat of 8 lanes: e.g. HDR end, HDGST (4), PAD, DATA, DDGST (1 of 4); or HDR
   // end, PAD, DATA, DDGST (4), HDR start. Every region but PAD and DATA is at least 4 bytes, and two headers are
   // at least 24 bytes apart, so 5 pieces cover 8 lanes (checked by an assertion below).
-  localparam int SEGS = 5;
+  // With resync: a header that fails (always the beat's first piece), the scan that finds a candidate right
+  // after it, and at most 3 pieces after the candidate (HDGST 4 + DATA + DDGST, PAD + DATA + DDGST, DATA + DDGST +
+  // HDR, PAD + HDR) in the lanes left: 5 pieces again; one more for margin.
+  localparam int SEGS = 6;
+  // Resync window: the last WIN in-order payload bytes of a context (a candidate's 23 bytes before its last).
+  localparam int WIN = ddp_pkg::HDR_LEN - 1;
+  localparam logic [31:0] TMO = 32'(RESYNC_TIMEOUT);
 
   // ALIGNED[64*m + q]: q is a multiple of m + 1 (m = cpda 0..31, q = pdo / 4 = 0..63). A constant table
   // instead of a run-time modulo, which synthesizes as a deep divider.
@@ -122,6 +139,38 @@ module ddp_tracker #(
     aligned_table = t;
   endfunction
   localparam logic [2047:0] ALIGNED = aligned_table();
+
+  // Header check of contract section 5 (the same as the in-order check below), for the resync scan.
+  // (cid and datao are not checked.)
+  /* verilator lint_off UNUSEDSIGNAL */
+  function automatic logic hdr_check(logic [8*ddp_pkg::HDR_LEN-1:0] h, logic hdgst, logic ddgst, logic [4:0] cpda);
+    logic [7:0]  f_type, f_hlen, f_pdo, f_tot;
+    logic [1:0]  f_flags;
+    logic [31:0] f_plen, f_datal;
+    logic [33:0] f_sum;
+    logic        f_al, f_ok;
+    f_type  = h[7:0];
+    f_flags = h[9:8];
+    f_hlen  = h[23:16];
+    f_pdo   = h[31:24];
+    f_plen  = h[63:32];
+    f_datal = h[159:128];
+    f_tot   = hdgst ? 8'd28 : 8'd24;
+    f_al    = f_pdo[1:0] == 2'b00 && ALIGNED[{cpda, f_pdo[7:2]}];
+    f_sum   = {26'd0, f_pdo} + {2'd0, f_datal} + (ddgst ? 34'd4 : 34'd0);
+    f_ok    = 1'b0;
+    unique case (f_type)
+      ddp_pkg::PDU_C2H_DATA:
+        f_ok = f_flags[1] == ddgst && f_datal != '0 && f_pdo >= f_tot && f_al && {2'd0, f_plen} == f_sum;
+      ddp_pkg::PDU_CAPSULE_RESP, ddp_pkg::PDU_R2T:
+        f_ok = f_pdo == 8'd0 && f_plen == {24'd0, f_tot} && !f_flags[1];
+      ddp_pkg::PDU_C2H_TERM_REQ:
+        f_ok = f_pdo == 8'd0 && f_plen >= 32'd24 && f_plen <= 32'(ddp_pkg::TERM_REQ_MAX_PLEN);
+      default: f_ok = 1'b0;
+    endcase
+    hdr_check = f_ok && f_hlen == 8'd24 && f_flags[0] == hdgst;
+  endfunction
+  /* verilator lint_on UNUSEDSIGNAL */
 
   typedef ddp_pkg::region_e region_e;
 
@@ -175,6 +224,13 @@ module ddp_tracker #(
   logic              st_c2h   [N_CTX];  // current PDU is a C2HData
   logic [7:0]        st_pad   [N_CTX];  // its PAD length (after HDR / HDGST)
   logic [31:0]       st_datal [N_CTX];  // its data length
+  // Resync (contract section 7).
+  logic              st_wc    [N_CTX];  // WAIT_CONFIRM: tracking from a candidate, nothing placed
+  logic              st_conf  [N_CTX];  //   the candidate is confirmed: normal tracking from the next PDU boundary
+  logic              st_tmo   [N_CTX];  //   the stream is more than RESYNC_TIMEOUT bytes past the candidate
+  logic [31:0]       st_cand  [N_CTX];  //   the candidate's seq
+  logic [8*WIN-1:0]  st_hist  [N_CTX];  // the last WIN in-order payload bytes (byte WIN-1 the newest)
+  logic [4:0]        st_win   [N_CTX];  // SEARCH: how many of them are at or after the scan start
 
   assign cfg_idx = f0_ctx_q;
 
@@ -184,6 +240,10 @@ module ddp_tracker #(
   logic [23:0]         c_dg;
   logic                c_c2h;
   logic [7:0]          c_pad;
+  logic                c_wc, c_conf, c_tmo;
+  logic [31:0]         c_cand;
+  logic [8*WIN-1:0]    c_hist;
+  logic [4:0]          c_win;
 
   always_comb begin
     c_rg    = st_rg[f0_ctx_q];
@@ -194,23 +254,43 @@ module ddp_tracker #(
     c_c2h   = st_c2h[f0_ctx_q];
     c_pad   = st_pad[f0_ctx_q];
     c_datal = st_datal[f0_ctx_q];
+    c_wc    = st_wc[f0_ctx_q];
+    c_conf  = st_conf[f0_ctx_q];
+    c_tmo   = st_tmo[f0_ctx_q];
+    c_cand  = st_cand[f0_ctx_q];
+    c_hist  = st_hist[f0_ctx_q];
+    c_win   = st_win[f0_ctx_q];
+  end
+
+  // RESYNC {ctx, seq}: confirms a context in WAIT_CONFIRM (not yet confirmed) whose candidate is seq. It takes
+  // effect before the beat in S1 if that beat is of the same context (conf_eff below).
+  logic rs_ok;
+  assign rs_ok      = rs_valid && st_wc[rs_idx] && !st_conf[rs_idx] && st_cand[rs_idx] == rs_seq;
+  assign rs_confirm = rs_ok;
+
+  // A confirmed context leaves WAIT_CONFIRM at the next PDU boundary; at a boundary (a header not started) at once.
+  logic conf_eff, w0;
+  always_comb begin
+    conf_eff = c_conf || (rs_ok && rs_idx == f0_ctx_q);
+    w0       = c_wc && !(conf_eff && c_rg == ddp_pkg::RG_HDR && c_rem == 32'd24);
   end
 
   // ---------------------------------------------------------------------------------------------------------
   // S1, first beat of a frame: the sequence rules.
 
   logic        live;        // the beat in S0 is valid and its frame hits a context
-  logic        tracking;    // the context is not in SEARCH
+  logic        tracking;    // the context is not in SEARCH (WAIT_CONFIRM included)
   logic [31:0] diff;        // seq - exp
   logic        r1, r2, r34, r4, r5;
+  logic        sr_in, sr_gap;   // SEARCH: a frame with payload at or after exp (after: the window restarts)
   logic        frame_track_q, crc_base_q;   // of the frame in S0 (set at its first beat)
   logic        frame_track, crc_base;
   region_e     sof_rg;      // state after the first beat's rules
   logic [31:0] sof_rem;
   logic [31:0] sof_exp;
+  logic        sof_wc, sof_conf;
+  logic [4:0]  sof_win;
 
-  // The region after `rg` ends, given the current PDU.
-  // (HDR is handled apart: it needs the header check.)
   always_comb begin
     live     = b0_valid_q && f0_hit_q;
     tracking = c_rg != ddp_pkg::RG_SEARCH;
@@ -218,12 +298,18 @@ module ddp_tracker #(
     r1       = tracking && f0_plen_q == '0;
     r2       = tracking && !r1 && diff[31];
     r34      = tracking && !r1 && !diff[31];
-    r4       = r34 && diff != '0 && c_rg == ddp_pkg::RG_DATA && diff <= c_rem;
+    // Rule 4 is not applied while waiting for a confirm: any gap drops the candidate.
+    r4       = r34 && diff != '0 && !w0 && c_rg == ddp_pkg::RG_DATA && diff <= c_rem;
     r5       = r34 && diff != '0 && !r4;
+    sr_in    = !tracking && f0_plen_q != '0 && !diff[31];
+    sr_gap   = sr_in && diff != '0;
     sof_rg   = c_rg;
     sof_rem  = c_rem;
     sof_exp  = c_exp;
-    if (r34) sof_exp = f0_seq_q + {16'd0, f0_plen_q};
+    sof_wc   = w0;
+    sof_conf = w0 && conf_eff;
+    sof_win  = c_win;
+    if (r34 || sr_in) sof_exp = f0_seq_q + {16'd0, f0_plen_q};
     if (r4) begin
       sof_rem = c_rem - diff;
       if (sof_rem == '0) begin
@@ -231,9 +317,15 @@ module ddp_tracker #(
         sof_rem = cfg_ddgst ? 32'd4 : 32'd24;
       end
     end
-    if (r5) sof_rg = ddp_pkg::RG_SEARCH;
-    frame_track = b0_sof_q ? (r34 && !r5) : frame_track_q;
-    crc_base    = b0_sof_q ? (r1 || (r34 && !r5)) : crc_base_q;
+    if (r5) begin
+      sof_rg   = ddp_pkg::RG_SEARCH;
+      sof_wc   = 1'b0;
+      sof_conf = 1'b0;
+    end
+    if (r5 || sr_gap) sof_win = 5'd0;
+    // Frames of a context in SEARCH (or entering it) are scanned: they go through the payload path too.
+    frame_track = b0_sof_q ? (r34 || sr_in) : frame_track_q;
+    crc_base    = b0_sof_q ? ((r1 || (r34 && !r5)) && !w0) : crc_base_q;
   end
 
   // ---------------------------------------------------------------------------------------------------------
@@ -242,7 +334,7 @@ module ddp_tracker #(
   logic [15:0]         bstart;
   logic [16:0]         pend;
   logic [3:0]          lo, hi;
-  logic                pay;          // the beat has payload lanes of a tracked frame
+  logic                pay;          // the beat has payload lanes of a tracked (or scanned) frame
   logic [DATA_W-1:0]   sh_lo;        // the beat shifted down by lo lanes
   logic [4:0]          hdr_cnt0;     // header bytes held at the start of the beat
   logic [HDR_BITS-1:0] hdr_merged;
@@ -307,6 +399,66 @@ module ddp_tracker #(
     else                                  h_pad = 8'd0;
   end
 
+  // ---------------------------------------------------------------------------------------------------------
+  // S1, resync scan (contract section 7): 8 header checkers, one per lane of the beat, each over the 24 bytes
+  // ending at its lane: cw = {payload lanes of the beat (shifted to lane 0), the context's window of the last
+  // WIN bytes}, candidate i = cw bytes i .. i + 23 (it ends at payload lane i). Independent of the segment chain:
+  // a scan can only start at the beginning of the beat (SEARCH) or right after a header that fails in this beat,
+  // which is always the beat's first piece, so the scan start (scan_e, a byte index in cw) is known up front.
+
+  localparam int CW_BITS = 8 * WIN + DATA_W;
+
+  logic [3:0]         n_pay;         // payload lanes in the beat
+  logic [31:0]        pos_lo;        // seq of payload lane lo
+  logic [CW_BITS-1:0] cw;
+  logic [KEEP_W-1:0]  cv;            // candidate i passes the header check and ends in this beat
+  logic               scan0, fail0;  // the beat starts in SEARCH / its first piece is a header that fails
+  logic [4:0]         scan_e;        // first eligible candidate start (index in cw)
+  logic [KEEP_W-1:0]  cm;
+  logic               cand_found;
+  logic [2:0]         cand_i;
+  logic [HDR_BITS-1:0] cd_hdr;
+  logic               cd_c2h;
+  logic [7:0]         cd_pad;
+  logic [31:0]        cd_plen, cd_datal, cd_seq;
+  logic [3:0]         s_cdpad, s_cddatal;
+  // timeout: D = pos_lo - cand; a boundary k lanes after lo is more than TMO past the candidate iff D + k > TMO
+  logic [31:0]        td;
+  logic               td_over, td_near;
+  logic [2:0]         td_thr;
+
+  always_comb begin
+    n_pay  = hi - lo;
+    pos_lo = f0_seq_q + {16'd0, bstart + {12'd0, lo} - f0_poff_q};
+    cw     = {sh_lo, c_hist};
+    for (int i = 0; i < KEEP_W; i++) begin
+      cv[i] = hdr_check(cw[8*i +: HDR_BITS], cfg_hdgst, cfg_ddgst, cfg_cpda) && 4'(i) < n_pay;
+    end
+    scan0  = c_rg == ddp_pkg::RG_SEARCH;
+    fail0  = c_rg == ddp_pkg::RG_HDR && c_rem <= {28'd0, n_pay} && !h_ok;
+    scan_e = scan0 ? 5'(5'd23 - c_win) : c_rem[4:0];
+    for (int i = 0; i < KEEP_W; i++) cm[i] = cv[i] && (scan0 || fail0) && 5'(i) >= scan_e;
+    cand_found = cm != '0;
+    cand_i     = 3'd0;
+    for (int i = KEEP_W - 1; i >= 0; i--) begin
+      if (cm[i]) cand_i = 3'(i);
+    end
+    cd_hdr   = HDR_BITS'(cw >> {cand_i, 3'b000});
+    cd_c2h   = cd_hdr[7:0] == ddp_pkg::PDU_C2H_DATA;
+    cd_plen  = cd_hdr[63:32];
+    cd_datal = cd_hdr[159:128];
+    if (cd_c2h)                           cd_pad = cd_hdr[31:24] - h_hlen_tot;
+    else if (cd_plen > {24'd0, h_hlen_tot}) cd_pad = cd_plen[7:0] - h_hlen_tot;
+    else                                  cd_pad = 8'd0;
+    s_cdpad   = (cd_pad > 8'd8) ? 4'd9 : cd_pad[3:0];
+    s_cddatal = (cd_datal > 32'd8) ? 4'd9 : cd_datal[3:0];
+    cd_seq    = pos_lo + {29'd0, cand_i} - 32'd23;
+    td        = pos_lo - c_cand;
+    td_over   = td > TMO;
+    td_near   = td > TMO - 32'd8;
+    td_thr    = 3'(TMO - td);
+  end
+
   // Segments.
   region_e     rg;
   logic [31:0] rem;
@@ -334,6 +486,16 @@ module ddp_tracker #(
   logic [31:0] g_merged;
   region_e     end_rg;
   logic [31:0] end_rem;
+  // resync
+  logic        w, cf;        // waiting for a confirm / confirmed (at the current piece)
+  logic        rr;           // a candidate was found in this beat
+  logic        miss, tmo_p;  // a candidate was dropped (failed header or gap / timeout)
+  logic [5:0]  e_fin;        // SEARCH at the end of the beat: scan start (index in cw)
+  logic [3:0]  k_b;          // boundary: lanes after lo
+  logic        tmo_here;
+  logic        end_tmo;
+  logic [5:0]  win_end;
+  logic [8*WIN-1:0] hist_end;
 
   always_comb begin
     rg       = c_rg;
@@ -371,115 +533,191 @@ module ddp_tracker #(
     left     = 4'd0;
     n_here   = 4'd0;
     ends     = 1'b0;
+    w        = w0;
+    cf       = conf_eff;
+    rr       = 1'b0;
+    miss     = 1'b0;
+    tmo_p    = 1'b0;
+    e_fin    = {1'b0, scan_e};
+    k_b      = 4'd0;
+    tmo_here = 1'b0;
     for (int j = 0; j < SEGS; j++) begin
-      if (!stop && a < hi && rg != ddp_pkg::RG_SEARCH) begin
-        rem_sat = rs;  // 9: more than the beat holds
-        left    = hi - a;
-        ends    = rem_sat <= left;   // the region ends in this beat
-        n_here  = ends ? rem_sat : left;
-        unique case (rg)
-          ddp_pkg::RG_DATA: begin
-            d_valid = 1'b1;
-            d_lo    = a;
-            d_cnt   = n_here;
-            d_rem   = rem;
-            d_cont  = j == 0 && f0_poff_q < bstart;
+      if (!stop && a < hi) begin
+        if (rg == ddp_pkg::RG_SEARCH) begin
+          // The scan: the first eligible candidate (at most one per beat: the next header is 24 bytes on).
+          if (cand_found) begin
+            rr       = 1'b1;
+            w        = 1'b1;
+            cf       = 1'b0;
+            a        = lo + {1'b0, cand_i} + 4'd1;
+            p_c2h    = cd_c2h;
+            p_pad    = cd_pad;
+            p_datal  = cd_datal;
+            ps_pad   = s_cdpad;
+            ps_datal = s_cddatal;
+            if (cfg_hdgst) begin
+              rg  = ddp_pkg::RG_HDGST;
+              rem = 32'd4;
+              rs  = 4'd4;
+            end else if (cd_pad != 8'd0) begin
+              rg  = ddp_pkg::RG_PAD;
+              rem = {24'd0, cd_pad};
+              rs  = s_cdpad;
+            end else if (cd_c2h) begin
+              rg  = ddp_pkg::RG_DATA;
+              rem = cd_datal;
+              rs  = s_cddatal;
+            end else begin
+              rg  = ddp_pkg::RG_HDR;
+              rem = 32'd24;
+              rs  = 4'd9;
+            end
+            if (rg == ddp_pkg::RG_HDR && a < hi) begin
+              hs_valid = 1'b1;
+              hs_lane  = a;
+            end
+            fin_base = rem;
+            fin_used = 4'd0;
+          end else begin
+            stop = 1'b1;
           end
-          ddp_pkg::RG_DDGST: begin
-            g_present = 1'b1;
-            g_lane    = a;
-            g_off     = 3'(3'd4 - rem[2:0]);
-            g_done    = ends;
-          end
-          default: ;
-        endcase
-        if (ends) begin
-          a = a + n_here;
+        end else begin
+          rem_sat = rs;  // 9: more than the beat holds
+          left    = hi - a;
+          ends    = rem_sat <= left;   // the region ends in this beat
+          n_here  = ends ? rem_sat : left;
           unique case (rg)
-            ddp_pkg::RG_HDR: begin
-              if (h_ok) begin
-                hdr_done = 1'b1;
-                p_c2h    = h_c2h;
-                p_pad    = h_pad;
-                p_datal  = h_datal;
-                ps_pad   = s_hpad;
-                ps_datal = s_hdatal;
-                if (cfg_hdgst) begin
-                  rg  = ddp_pkg::RG_HDGST;
-                  rem = 32'd4;
-                  rs  = 4'd4;
-                end else if (h_pad != 8'd0) begin
+            ddp_pkg::RG_DATA: begin
+              if (!w) begin
+                d_valid = 1'b1;
+                d_lo    = a;
+                d_cnt   = n_here;
+                d_rem   = rem;
+                d_cont  = j == 0 && f0_poff_q < bstart;
+              end
+            end
+            ddp_pkg::RG_DDGST: begin
+              if (!w) begin
+                g_present = 1'b1;
+                g_lane    = a;
+                g_off     = 3'(3'd4 - rem[2:0]);
+                g_done    = ends;
+              end
+            end
+            default: ;
+          endcase
+          if (ends) begin
+            a = a + n_here;
+            unique case (rg)
+              ddp_pkg::RG_HDR: begin
+                if (h_ok) begin
+                  hdr_done = 1'b1;
+                  p_c2h    = h_c2h;
+                  p_pad    = h_pad;
+                  p_datal  = h_datal;
+                  ps_pad   = s_hpad;
+                  ps_datal = s_hdatal;
+                  if (cfg_hdgst) begin
+                    rg  = ddp_pkg::RG_HDGST;
+                    rem = 32'd4;
+                    rs  = 4'd4;
+                  end else if (h_pad != 8'd0) begin
+                    rg  = ddp_pkg::RG_PAD;
+                    rem = {24'd0, h_pad};
+                    rs  = s_hpad;
+                  end else if (h_c2h) begin
+                    rg  = ddp_pkg::RG_DATA;
+                    rem = h_datal;
+                    rs  = s_hdatal;
+                  end else begin
+                    rg  = ddp_pkg::RG_HDR;
+                    rem = 32'd24;
+                    rs  = 4'd9;
+                  end
+                end else begin
+                  // A failed check: SEARCH, scanning from the header's second byte (this beat: scan_e).
+                  hdr_fail = 1'b1;
+                  miss     = w;
+                  w        = 1'b0;
+                  cf       = 1'b0;
+                  rg       = ddp_pkg::RG_SEARCH;
+                end
+              end
+              ddp_pkg::RG_HDGST: begin
+                if (p_pad != 8'd0) begin
                   rg  = ddp_pkg::RG_PAD;
-                  rem = {24'd0, h_pad};
-                  rs  = s_hpad;
-                end else if (h_c2h) begin
+                  rem = {24'd0, p_pad};
+                  rs  = ps_pad;
+                end else if (p_c2h) begin
                   rg  = ddp_pkg::RG_DATA;
-                  rem = h_datal;
-                  rs  = s_hdatal;
+                  rem = p_datal;
+                  rs  = ps_datal;
                 end else begin
                   rg  = ddp_pkg::RG_HDR;
                   rem = 32'd24;
                   rs  = 4'd9;
                 end
-              end else begin
-                hdr_fail = 1'b1;
-                rg       = ddp_pkg::RG_SEARCH;
-                stop     = 1'b1;
               end
-            end
-            ddp_pkg::RG_HDGST: begin
-              if (p_pad != 8'd0) begin
-                rg  = ddp_pkg::RG_PAD;
-                rem = {24'd0, p_pad};
-                rs  = ps_pad;
-              end else if (p_c2h) begin
-                rg  = ddp_pkg::RG_DATA;
-                rem = p_datal;
-                rs  = ps_datal;
-              end else begin
+              ddp_pkg::RG_PAD: begin
+                if (p_c2h) begin
+                  rg  = ddp_pkg::RG_DATA;
+                  rem = p_datal;
+                  rs  = ps_datal;
+                end else begin
+                  rg  = ddp_pkg::RG_HDR;
+                  rem = 32'd24;
+                  rs  = 4'd9;
+                end
+              end
+              ddp_pkg::RG_DATA: begin
+                rg  = cfg_ddgst ? ddp_pkg::RG_DDGST : ddp_pkg::RG_HDR;
+                rem = cfg_ddgst ? 32'd4 : 32'd24;
+                rs  = cfg_ddgst ? 4'd4 : 4'd9;
+              end
+              default: begin  // RG_DDGST
                 rg  = ddp_pkg::RG_HDR;
                 rem = 32'd24;
                 rs  = 4'd9;
               end
-            end
-            ddp_pkg::RG_PAD: begin
-              if (p_c2h) begin
-                rg  = ddp_pkg::RG_DATA;
-                rem = p_datal;
-                rs  = ps_datal;
-              end else begin
-                rg  = ddp_pkg::RG_HDR;
-                rem = 32'd24;
-                rs  = 4'd9;
+            endcase
+            // A PDU boundary while waiting: a confirmed context resumes here; an unconfirmed candidate more than
+            // RESYNC_TIMEOUT bytes behind is dropped and the scan restarts here.
+            if (rg == ddp_pkg::RG_HDR && w) begin
+              k_b      = a - lo;
+              tmo_here = !rr && (c_tmo || td_over || (td_near && k_b > {1'b0, td_thr}));
+              if (cf) begin
+                w  = 1'b0;
+                cf = 1'b0;
+              end else if (tmo_here) begin
+                tmo_p = 1'b1;
+                w     = 1'b0;
+                rg    = ddp_pkg::RG_SEARCH;
+                e_fin = 6'd23 + {2'd0, k_b};
+                stop  = 1'b1;
               end
             end
-            ddp_pkg::RG_DATA: begin
-              rg  = cfg_ddgst ? ddp_pkg::RG_DDGST : ddp_pkg::RG_HDR;
-              rem = cfg_ddgst ? 32'd4 : 32'd24;
-              rs  = cfg_ddgst ? 4'd4 : 4'd9;
+            if (rg == ddp_pkg::RG_HDR && !stop && a < hi) begin
+              hs_valid = 1'b1;
+              hs_lane  = a;
             end
-            default: begin  // RG_DDGST
-              rg  = ddp_pkg::RG_HDR;
-              rem = 32'd24;
-              rs  = 4'd9;
-            end
-          endcase
-          if (rg == ddp_pkg::RG_HDR && !stop && a < hi) begin
-            hs_valid = 1'b1;
-            hs_lane  = a;
+            fin_base = rem;
+            fin_used = 4'd0;
+          end else begin
+            fin_base = rem;
+            fin_used = n_here;
+            stop     = 1'b1;
           end
-          fin_base = rem;
-          fin_used = 4'd0;
-        end else begin
-          fin_base = rem;
-          fin_used = n_here;
-          stop     = 1'b1;
         end
       end
     end
     end_rg  = rg;
     d_koff  = p_datal - d_rem;  // (no header completes after data in the same beat)
     end_rem = fin_base - {28'd0, fin_used};
+    // Resync state at the end of the beat.
+    end_tmo = w && !rr && !cf && (c_tmo || td_over || (td_near && n_pay > {1'b0, td_thr}));
+    hist_end = cw[8*n_pay +: 8*WIN];
+    if (e_fin <= {2'd0, n_pay}) win_end = 6'd23;
+    else                        win_end = 6'd23 + {2'd0, n_pay} - e_fin;
 
     // Data digest bytes: merged with the ones held.
     sh_g = g_lane[3] ? '0 : b0_data_q >> {g_lane[2:0], 3'b000};
@@ -504,10 +742,15 @@ module ddp_tracker #(
   // State and output registers.
 
   always_ff @(posedge clk) begin
+    // A confirm; a beat of the same context in this cycle has taken it into account (conf_eff) and wins.
+    if (rs_ok) st_conf[rs_idx] <= 1'b1;
     if (adv && live && b0_sof_q) begin
-      st_rg[f0_ctx_q]  <= sof_rg;
-      st_rem[f0_ctx_q] <= sof_rem;
-      st_exp[f0_ctx_q] <= sof_exp;
+      st_rg[f0_ctx_q]   <= sof_rg;
+      st_rem[f0_ctx_q]  <= sof_rem;
+      st_exp[f0_ctx_q]  <= sof_exp;
+      st_wc[f0_ctx_q]   <= sof_wc;
+      st_conf[f0_ctx_q] <= sof_conf;
+      st_win[f0_ctx_q]  <= sof_win;
     end
     if (adv && pay) begin
       st_rg[f0_ctx_q]    <= end_rg;
@@ -517,20 +760,30 @@ module ddp_tracker #(
       st_c2h[f0_ctx_q]   <= p_c2h;
       st_pad[f0_ctx_q]   <= p_pad;
       st_datal[f0_ctx_q] <= p_datal;
+      st_wc[f0_ctx_q]    <= w;
+      st_conf[f0_ctx_q]  <= w && cf;
+      st_tmo[f0_ctx_q]   <= end_tmo;
+      st_hist[f0_ctx_q]  <= hist_end;
+      st_win[f0_ctx_q]   <= win_end[4:0];
+      if (rr) st_cand[f0_ctx_q] <= cd_seq;
     end
     // CTX_ADD (never for a context with frames in flight; see the contract) wins.
     if (init_valid) begin
-      st_rg[init_idx]  <= ddp_pkg::RG_HDR;
-      st_rem[init_idx] <= 32'd24;
-      st_exp[init_idx] <= init_seq;
+      st_rg[init_idx]   <= ddp_pkg::RG_HDR;
+      st_rem[init_idx]  <= 32'd24;
+      st_exp[init_idx]  <= init_seq;
+      st_wc[init_idx]   <= 1'b0;
+      st_conf[init_idx] <= 1'b0;
+      st_tmo[init_idx]  <= 1'b0;
+      st_win[init_idx]  <= 5'd0;
     end
   end
 
   always_ff @(posedge clk) begin
     if (adv) begin
       if (b0_valid_q && b0_sof_q) begin
-        frame_track_q <= live && r34 && !r5;
-        crc_base_q    <= live && (r1 || (r34 && !r5));
+        frame_track_q <= live && (r34 || sr_in);
+        crc_base_q    <= live && (r1 || (r34 && !r5)) && !w0;
       end
       m_data      <= b0_data_q;
       m_keep      <= b0_keep_q;
@@ -542,7 +795,7 @@ module ddp_tracker #(
       m_crc_base  <= live && crc_base && cfg_ddgst;
       m_crc_kill  <= pay && hdr_fail;
       m_gap       <= live && b0_sof_q && r4;
-      m_hdr_done  <= pay && hdr_done;
+      m_hdr_done  <= pay && hdr_done && !w0;
       m_hdr_c2h   <= h_c2h;
       m_hdr_cid   <= h_cid;
       m_hdr_datao <= h_datao;
@@ -555,12 +808,16 @@ module ddp_tracker #(
       m_g_present <= pay && g_present;
       m_g_done    <= pay && g_done;
       m_g_value   <= g_merged;
-      m_st_drop     <= (live && b0_sof_q && r5) || (pay && hdr_fail);
-      m_st_search   <= (live && b0_sof_q && r5) || (pay && hdr_fail);
+      m_st_drop     <= (live && b0_sof_q && r5 && !w0) || (pay && hdr_fail && !miss);
+      m_st_search   <= (live && b0_sof_q && r5 && !w0) || (pay && hdr_fail && !miss);
       m_st_ooo      <= live && b0_sof_q && r34 && diff != '0;
       m_st_retx     <= live && b0_sof_q && r2;
       m_st_pass     <= b0_valid_q && b0_sof_q && !f0_ok_q;
       m_st_oversize <= b0_valid_q && b0_sof_q && f0_oversize_q;
+      m_rr          <= pay && rr;
+      m_rr_seq      <= cd_seq;
+      m_st_miss     <= (live && b0_sof_q && r5 && w0) || (pay && miss);
+      m_st_tmo      <= pay && tmo_p;
     end
   end
 
@@ -569,14 +826,24 @@ module ddp_tracker #(
     else if (adv) m_valid <= b0_valid_q;
   end
 
+  // Candidate header fields the scan does not need (cid, datao, flags other than the digests).
+  logic unused_ok;
+  assign unused_ok = ^{cd_hdr[HDR_BITS-1:160], cd_hdr[127:64], cd_hdr[23:8], win_end[5]};
+
 `ifndef SYNTHESIS
+  initial begin
+    assert (RESYNC_TIMEOUT >= 32) else $fatal(1, "ddp_tracker: RESYNC_TIMEOUT must be at least 32");
+  end
   // At most one header completes per beat, and the data offset never passes the PDU's data length.
   data_in_pdu: assert property (@(posedge clk) disable iff (rst) pay && d_valid |-> {1'b0, d_koff} + 33'(d_cnt) <= {1'b0, p_datal})
     else $error("ddp_tracker: data lanes beyond the PDU's data");
-  all_lanes_cut: assert property (@(posedge clk) disable iff (rst) pay |-> stop || a >= hi || rg == ddp_pkg::RG_SEARCH)
+  all_lanes_cut: assert property (@(posedge clk) disable iff (rst) pay |-> stop || a >= hi)
     else $error("ddp_tracker: more region pieces in a beat than SEGS");
   payload_not_in_first_beat: assert property (@(posedge clk) disable iff (rst) live && b0_sof_q |-> lo >= hi)
     else $error("ddp_tracker: payload in a frame's first beat");
+  // A candidate comes only from a scan at the start of the beat or right after a header that failed in it.
+  one_candidate: assert property (@(posedge clk) disable iff (rst) pay && rr |-> scan0 || fail0)
+    else $error("ddp_tracker: candidate without a scan");
 `endif
 
 endmodule
