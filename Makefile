@@ -4,10 +4,11 @@
 SHELL := /bin/bash
 NPX   := npx --no-install
 
-.PHONY: help deps demo test sim lint synth waves bench typecheck clean
+.PHONY: help deps run demo test sim lint synth waves bench typecheck clean
 
 help:
 	@echo "make deps            install system packages (Debian) and npm packages; safe to rerun"
+	@echo "make run             the main job: ddpsim run (NVMe/TCP reads through the RTL offload block)"
 	@echo "make demo            build the RTL and co-simulate a CRC32C stream against the reference"
 	@echo "make test            the whole suite (typecheck, lint, unit, RTL and end-to-end tests)"
 	@echo "make sim [SHARD=i/n] the RTL regression only"
@@ -46,6 +47,9 @@ waves:
 	@mkdir -p waves && touch waves/.stamp
 	WAVES=1 $(NPX) vitest run -t "$(TEST)"; status=$$?; \
 	  echo "waveforms written:"; find waves -name '*.fst' -newer waves/.stamp | sed 's/^/  /'; exit $$status
+
+run:
+	./bin/ddpsim.mjs run $(ARGS)
 
 demo:
 	$(NPX) tsx src/cli/demo.ts
