@@ -102,6 +102,8 @@ export class DdpDriver {
   private nextTag = 0xc000;
   /** LIMITS_GET 7, read by attach(). */
   latency = 0;
+  /** STATS_GET answers index 11 (resync_confirms, contract section 7): the RTL implements resync. */
+  hasResyncStats = false;
 
   private constructor(readonly harness: Harness) {
     let segs = 0;
@@ -128,8 +130,9 @@ export class DdpDriver {
     ]);
     // Always-ready outputs, no input pauses (a test may set patterns itself through pause()).
     await Promise.all(Object.values(BFM).map((n) => harness.pause(n, "")));
-    const [done] = await d.commands([{ op: Op.LIMITS_GET, tag: d.tag(), index: 7 }]);
+    const [done, resync] = await d.commands([{ op: Op.LIMITS_GET, tag: d.tag(), index: 7 }, { op: Op.STATS_GET, tag: d.tag(), index: 11 }]);
     d.latency = done !== undefined && !isMalformed(done.value) && done.value.kind === EventKind.COMPLETION ? Number(done.value.data) : 0;
+    d.hasResyncStats = resync !== undefined && !isMalformed(resync.value) && resync.value.kind === EventKind.COMPLETION && resync.value.status === 0;
     return d;
   }
 
@@ -149,16 +152,17 @@ export class DdpDriver {
     return (await this.batch({ beats, extraEvents })).events;
   }
 
-  /** STATS_GET of every counter. */
-  async stats(): Promise<Stats | string> {
+  /** STATS_GET of every counter the model names (those the RTL refuses with BAD_ARG are left out). */
+  async stats(): Promise<Partial<Stats> | string> {
     const events = await this.commands(STAT_NAMES.map((_, index) => ({ op: Op.STATS_GET, tag: this.tag(), index })));
     const out: Partial<Stats> = {};
     for (const [i, name] of STAT_NAMES.entries()) {
       const e = events[i]?.value;
+      if (e !== undefined && !isMalformed(e) && e.kind === EventKind.COMPLETION && e.status === 9 && i >= 11) continue;
       if (e === undefined || isMalformed(e) || e.kind !== EventKind.COMPLETION || e.status !== 0) return `STATS_GET ${i}: ${JSON.stringify(e, big)}`;
       out[name] = Number(e.data);
     }
-    return out as Stats;
+    return out;
   }
 
   /** One pipelined round trip: see the file header. */

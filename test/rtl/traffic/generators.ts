@@ -11,13 +11,16 @@ import { buildTcpFrame, buildUdpFrame, type FlowAddress } from "../../../src/net
 import { crc32c, writeDigest } from "../../../src/nvme/crc32c.js";
 import { encodePdu } from "../../../src/nvme/pdu.js";
 import { HostMemory } from "../../../src/model/host-memory.js";
+import { OffloadModel } from "../../../src/model/offload-model.js";
 import {
   capsSet,
   type CommandInput,
   ctxDel,
+  EventKind,
   Op,
   resync,
   type SglEntry,
+  STAT_NAMES,
   tagTeardown,
 } from "../../../src/model/protocol.js";
 import { type Lie, LIES } from "../../../src/target/controller.js";
@@ -114,7 +117,7 @@ export class Gen {
   }
 
   stats(): CommandInput[] {
-    return Array.from({ length: 11 }, (_, index) => ({ op: Op.STATS_GET, tag: this.tag(), index }));
+    return Array.from({ length: STAT_NAMES.length }, (_, index) => ({ op: Op.STATS_GET, tag: this.tag(), index }));
   }
 }
 
@@ -603,7 +606,7 @@ export function pduStreams(seed: number, rounds: number, limits: Limits = LIMITS
           if (!g.tags.has(`${ctx}:${cid}`)) g.b.cmd(g.setup(ctx, cid, totals.get(cid)!));
           break;
         case 3: // caps off and on again around the next frames
-          g.b.cmd(capsSet({ tag: g.tag(), wanted: rng.int(4), mask: 3 }));
+          g.b.cmd(capsSet({ tag: g.tag(), wanted: rng.int(4), mask: rng.int(4) }));
           break;
         case 4:
           g.b.cmd(capsSet({ tag: g.tag(), wanted: 3, mask: 3 }));
@@ -616,4 +619,102 @@ export function pduStreams(seed: number, rounds: number, limits: Limits = LIMITS
   }
   g.b.cmd(g.stats(), "stats");
   return { scenario: g.b.build(), gen: g };
+}
+
+/**
+ * Frames around MAX_FRAME in an offloaded flow: payloads cut so that frames are MAX_FRAME - 1, MAX_FRAME and
+ * MAX_FRAME + 1 bytes long (and random ones beyond). A frame over MAX_FRAME has no verdict and passes
+ * untouched; the flow then sees a gap. (Latency is not constant around such frames: RTL bug B1.)
+ */
+export function aroundMaxFrame(seed: number, limits: Limits = LIMITS): { scenario: Scenario; gen: Gen } {
+  const rng = new Rng(seed);
+  const g = new Gen(rng, "frames around MAX_FRAME", limits);
+  const overhead = 14 + 20 + 20; // Ethernet, IPv4, TCP without options
+  for (let round = 0; round < 6; round++) {
+    const flow = new TargetFlow({ rng: rng.fork(), addr: flowAddress(20 + round, "v4"), hdgst: rng.chance(0.5), ddgst: rng.chance(0.5), isn: rng.u32(), c2hDataSize: rng.range(512, 8192) });
+    g.b.cmd(flow.ctxAdd(0, g.tag()));
+    const cids = [1, 2, 3, 4].map((i) => (round << 8) | i);
+    g.b.cmd(cids.flatMap((cid) => g.setup(0, cid, 64 * 512)));
+    for (const cid of cids) flow.read(cid, g.nextSlba(64), 64);
+    const burst = flow.burst();
+    g.c2hDataBytes += dataBytes(burst);
+    const cuts: number[] = [];
+    let at = 0;
+    for (let k = 0; at < burst.stream.length; k++) {
+      const size = k % 4 === 3 ? rng.range(1, 9000) : limits.maxFrame - overhead + rng.pick([-1, 0, 1, 0, -1]);
+      at += size;
+      cuts.push(at);
+    }
+    g.b.frames(flow.cut(burst.stream, burst.seq, cuts), `round ${round}`);
+    g.b.cmd([...cids.map((cid) => g.teardown(0, cid)), g.ctxDel(0)]);
+  }
+  g.b.cmd(g.stats(), "stats");
+  return { scenario: g.b.build(), gen: g };
+}
+
+/**
+ * Resync, closed loop: the generator plays the host. It feeds a model while it builds the scenario (same
+ * steps, same order) and answers each RESYNC_REQUEST the model raises with a RESYNC confirm between two frame
+ * groups: at once with the right seq (most), with a wrong seq, one group late, or never. Traffic from an
+ * impaired wire enters SEARCH (lost headers), the block finds candidates (also false ones inside data), and
+ * confirmed contexts offload again from the next PDU boundary (contract section 7). The differential run
+ * then compares the RTL with a fresh model on these steps.
+ */
+export function resyncTraffic(seed: number, rounds: number, limits: Limits = LIMITS): { scenario: Scenario; gen: Gen; confirms: number } {
+  const rng = new Rng(seed);
+  const g = new Gen(rng, "resync, host confirms candidates", limits);
+  const host = new OffloadModel(modelParams(limits));
+  const cmd = (beats: CommandInput[]) => {
+    g.b.cmd(beats);
+    for (const b of beats) host.command(b);
+  };
+  const flows: FlowSpec[] = [];
+  for (let i = 0; i < Math.min(3, limits.nCtx); i++) {
+    const flow = new TargetFlow({ rng: rng.fork(), addr: flowAddress(30 + i, flowKind(rng)), hdgst: rng.chance(0.5), ddgst: rng.chance(0.5), isn: rng.u32(), c2hDataSize: rng.range(64, 4096) });
+    flows.push({ ctx: i, flow, cidBase: rng.int(0x10000) });
+  }
+  cmd(flows.map((f) => f.flow.ctxAdd(f.ctx, g.tag())));
+  let confirms = 0;
+  let late: CommandInput[] = [];
+  for (let round = 0; round < rounds; round++) {
+    const beats: CommandInput[] = [];
+    const perFlow: { f: FlowSpec; cids: number[] }[] = [];
+    for (const f of flows) {
+      const cids = [0, 1, 2].map((k) => (f.cidBase + round * 3 + k) & 0xffff);
+      for (const cid of cids) {
+        beats.push(...g.setup(f.ctx, cid, 16 * 512));
+        f.flow.read(cid, g.nextSlba(16), rng.range(1, 16));
+      }
+      perFlow.push({ f, cids });
+    }
+    cmd(beats);
+    const lists = flows.map((f) => {
+      const burst = f.flow.burst();
+      g.c2hDataBytes += dataBytes(burst);
+      const frames = f.flow.cut(burst.stream, burst.seq, randomCuts(rng, burst, 100, 3000, 0.2));
+      return impaired(rng, frames, { loss: 0.06, reorder: 0.02, duplicate: 0.02 });
+    });
+    const frames = interleave(rng, lists);
+    for (let i = 0; i < frames.length; ) {
+      const group = frames.slice(i, i + rng.range(1, 4));
+      i += group.length;
+      g.b.frames(group);
+      for (const f of group) host.frame(f);
+      const answers: CommandInput[] = [...late];
+      late = [];
+      for (const e of host.events()) {
+        if (e.kind !== EventKind.RESYNC_REQUEST) continue;
+        const x = rng.float();
+        if (x < 0.7) answers.push(resync({ tag: g.tag(), ctx: e.ctx, seq: e.seq }));
+        else if (x < 0.8) answers.push(resync({ tag: g.tag(), ctx: e.ctx, seq: (e.seq + rng.range(1, 100)) >>> 0 }));
+        else if (x < 0.9) late.push(resync({ tag: g.tag(), ctx: e.ctx, seq: e.seq }));
+      }
+      confirms += answers.length;
+      if (answers.length > 0) cmd(answers);
+    }
+    cmd(perFlow.flatMap(({ f, cids }) => cids.map((cid) => g.teardown(f.ctx, cid))));
+    host.events();
+  }
+  g.b.cmd(g.stats(), "stats");
+  return { scenario: g.b.build(), gen: g, confirms };
 }
