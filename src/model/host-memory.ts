@@ -27,6 +27,8 @@ export function guardByte(addr: bigint): number {
 export class HostMemory {
   private readonly regions: Region[] = [];
   private readonly stray = new Map<bigint, number>();
+  /** Guard violations of freed regions, found when they were freed. */
+  private readonly freedViolations: GuardViolation[] = [];
   private next: bigint;
 
   /** Allocations start at `base` and are `align`-aligned (buffer start). */
@@ -52,6 +54,23 @@ export class HostMemory {
     this.regions.push({ start, guard, bytes });
     this.next = start + BigInt(bytes.length);
     return addr;
+  }
+
+  /**
+   * Releases the buffer allocated at `addr` (so long runs do not keep every buffer). Its guards are checked
+   * now and any violation is kept for checkGuards(); later writes to its bytes count as stray writes, and
+   * its addresses are never handed out again.
+   */
+  free(addr: bigint): void {
+    const r = this.regionOf(addr);
+    if (!r || r.start + BigInt(r.guard) !== addr) throw new RangeError(`free of 0x${addr.toString(16)}, which is not an allocated buffer`);
+    this.freedViolations.push(...regionViolations(r));
+    this.regions.splice(this.regions.indexOf(r), 1);
+  }
+
+  /** Buffers currently allocated. */
+  get allocated(): number {
+    return this.regions.length;
   }
 
   apply(w: DmaWrite): void {
@@ -84,15 +103,8 @@ export class HostMemory {
 
   /** Every guard byte that no longer holds its pattern, and every byte written outside all regions. */
   checkGuards(): GuardViolation[] {
-    const out: GuardViolation[] = [];
-    for (const r of this.regions) {
-      const guardIndices = [...Array(r.guard).keys()].flatMap((i) => [i, r.bytes.length - r.guard + i]).sort((x, y) => x - y);
-      for (const i of guardIndices) {
-        const addr = r.start + BigInt(i);
-        const expected = guardByte(addr);
-        if (r.bytes[i] !== expected) out.push({ addr, expected, actual: r.bytes[i]! });
-      }
-    }
+    const out: GuardViolation[] = [...this.freedViolations];
+    for (const r of this.regions) out.push(...regionViolations(r));
     for (const [addr, actual] of this.stray) out.push({ addr, expected: undefined, actual });
     return out;
   }
@@ -109,4 +121,15 @@ export class HostMemory {
     const r = this.regions[hi];
     return r && addr < r.start + BigInt(r.bytes.length) ? r : undefined;
   }
+}
+
+function regionViolations(r: Region): GuardViolation[] {
+  const out: GuardViolation[] = [];
+  const guardIndices = [...Array(r.guard).keys()].flatMap((i) => [i, r.bytes.length - r.guard + i]).sort((x, y) => x - y);
+  for (const i of guardIndices) {
+    const addr = r.start + BigInt(i);
+    const expected = guardByte(addr);
+    if (r.bytes[i] !== expected) out.push({ addr, expected, actual: r.bytes[i]! });
+  }
+  return out;
 }

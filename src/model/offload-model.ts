@@ -51,6 +51,8 @@ export const OffloadParamsSchema = z.object({
   ioThreshold: z.number().int().min(0).default(0),
   /** The RTL's fixed latency in cycles (LIMITS_GET 7); the model has none, so pass the RTL's constant. */
   latency: z.number().int().min(0).default(0),
+  /** Section 7: bytes the stream may advance past a resync candidate without a confirm before it is dropped. */
+  resyncTimeout: z.number().int().min(0).max(2 ** 31 - 1).default(1048576),
 });
 export type OffloadParams = z.infer<typeof OffloadParamsSchema>;
 
@@ -61,10 +63,25 @@ export interface FrameResult {
   dma: DmaWrite[];
 }
 
-/** Tracker states. WAIT_CONFIRM comes with the resync issue. */
-export type TrackState = "HEADER" | "PAD" | "DATA" | "DDGST" | "SEARCH";
+/** Where the tracker is inside the stream: a PDU region, or SEARCH (scanning for a header, section 7). */
+type Phase = "HEADER" | "PAD" | "DATA" | "DDGST" | "SEARCH";
+/** Tracker states as the contract names them: WAIT_CONFIRM while a resync candidate is followed (section 7). */
+export type TrackState = Phase | "WAIT_CONFIRM";
+
+/** Resync details of a context (for tests and debugging). */
+export interface ResyncState {
+  /** The PDU region followed, or SEARCH. */
+  phase: Phase;
+  /** WAIT_CONFIRM: the candidate header's seq (its type byte) and whether the host confirmed it. */
+  candidate: { seq: number; confirmed: boolean } | undefined;
+  /** SEARCH: seq of the first byte not yet ruled out as a header start, and how many bytes from there are kept. */
+  scanSeq: number;
+  window: number;
+}
 
 const HEADER_LENGTH = 24;
+/** TAG_SETUP: a buffer's total length must fit the 32-bit offsets (2^32 - 1). */
+const MAX_TOTAL_LEN = 0xffff_ffff;
 
 // Reading: a frame longer than MAX_FRAME has no verdict; it counts as `oversize` and also as `passthrough`.
 const OVERSIZE_COUNTS_AS_PASSTHROUGH = true;
@@ -88,7 +105,7 @@ interface Context {
   cpda: number;
   /** Expected seq of the next payload byte. */
   exp: number;
-  state: TrackState;
+  state: Phase;
   hdr: Uint8Array;
   hdrCnt: number;
   /** Bytes left in the PAD / DATA / DDGST region. */
@@ -107,6 +124,12 @@ interface Context {
   digest: Uint8Array;
   /** The tag entry this PDU's data is placed through, when the placement decision said yes. */
   tag: TagEntry | undefined;
+  /** SEARCH: the in-order bytes from `scanSeq` on that may still start a header (at most 23 between frames). */
+  win: Uint8Array;
+  winLen: number;
+  scanSeq: number;
+  /** WAIT_CONFIRM (any phase but SEARCH): the candidate being followed without placing. */
+  cand: { seq: number; confirmed: boolean } | undefined;
 }
 
 /** What one frame accumulates while its payload is walked. */
@@ -114,6 +137,7 @@ interface FrameWork {
   bytes: Uint8Array;
   payloadOffset: number;
   keep: Uint8Array;
+  cqe: Cqe;
   segs: Segment[];
   dma: DmaWrite[];
   crcOk: boolean;
@@ -151,7 +175,13 @@ export class OffloadModel {
   /** Tracker state of a context (for tests and debugging); undefined when the context is unused. */
   trackState(ctx: number): { state: TrackState; exp: number } | undefined {
     const c = this.contexts[ctx];
-    return c && { state: c.state, exp: c.exp };
+    return c && { state: c.cand ? "WAIT_CONFIRM" : c.state, exp: c.exp };
+  }
+
+  /** Resync details of a context (section 7); undefined when the context is unused. */
+  resyncState(ctx: number): ResyncState | undefined {
+    const c = this.contexts[ctx];
+    return c && { phase: c.state, candidate: c.cand && { ...c.cand }, scanSeq: c.scanSeq, window: c.winLen };
   }
 
   // ---------------------------------------------------------------------------------------------------------
@@ -175,9 +205,11 @@ export class OffloadModel {
         return;
       case Op.TAG_TEARDOWN:
         return this.tagTeardown(cmd);
-      case Op.RESYNC:
-        // Nothing is ever in WAIT_CONFIRM yet, so a confirm for a used context is ignored.
-        return this.complete(cmd, this.ctxStatus(cmd.ctx));
+      case Op.RESYNC: {
+        const status = this.ctxStatus(cmd.ctx);
+        if (status === Status.OK) this.confirm(this.contexts[cmd.ctx]!, cmd.seq);
+        return this.complete(cmd, status);
+      }
       case Op.CAPS_GET:
         return this.complete(cmd, Status.OK, this.capsData());
       case Op.CAPS_SET: {
@@ -258,6 +290,10 @@ export class OffloadModel {
       crcValid: true,
       digest: new Uint8Array(DIGEST_LENGTH),
       tag: undefined,
+      win: new Uint8Array(HEADER_LENGTH),
+      winLen: 0,
+      scanSeq: cmd.seq,
+      cand: undefined,
     };
     this.contexts[cmd.ctx] = c;
     return Status.OK;
@@ -285,9 +321,10 @@ export class OffloadModel {
     if (beats.length > this.params.maxSgl) return Status.SGL_TOO_LONG;
     // Reading: a zero-length entry is refused even in last place; only the last may be shorter than a beat.
     const bad = beats.some((b, i) => b.len === 0 || (b.len < this.minSglLen && i < beats.length - 1));
-    if (bad) return Status.BAD_SGL;
     const sgl = beats.map((b) => ({ addr: b.addr, len: b.len }));
-    this.tags.set(key, { ctx: last.ctx, cid: last.cid, sgl, total: sgl.reduce((n, e) => n + e.len, 0), valid: true });
+    const total = sgl.reduce((n, e) => n + e.len, 0);
+    if (bad || total > MAX_TOTAL_LEN) return Status.BAD_SGL;
+    this.tags.set(key, { ctx: last.ctx, cid: last.cid, sgl, total, valid: true });
     return Status.OK;
   }
 
@@ -323,12 +360,12 @@ export class OffloadModel {
     if (!c) return result;
     cqe.hit = true;
     cqe.ctx = c.index;
-    if (c.state === "SEARCH") return result;
 
     const w: FrameWork = {
       bytes,
       payloadOffset: f.payloadOffset,
       keep,
+      cqe,
       segs: cqe.segs,
       dma: result.dma,
       crcOk: (this.caps & Cap.NVME_TCP_DDGST_RX) !== 0 && c.ddgst,
@@ -337,18 +374,29 @@ export class OffloadModel {
     const p = f.tcp.seq;
     const n = f.payload.length;
     const ahead = seqDiff(p, c.exp);
-    // Reading: ooo_packets and retransmits count frames with payload of a tracking context (rules 2, 4, 5).
+    // Section 7: no crc_ok while searching or waiting for a confirm.
+    if (c.state === "SEARCH" || c.cand) w.crcOk = false;
+    // Reading: ooo_packets and retransmits count frames with payload of a context that follows PDU framing
+    // (tracking or WAIT_CONFIRM, rules 2, 4, 5), not of a context in SEARCH.
+    const framing = c.state !== "SEARCH";
     if (n === 0) {
       // Rule 1: nothing changes.
     } else if (ahead < 0) {
-      // Rule 2: a retransmission (entirely old, or starting before exp).
-      this.stats.retransmits++;
+      // Rule 2: a retransmission (entirely old, or starting before exp). Also in SEARCH and WAIT_CONFIRM.
+      if (framing) this.stats.retransmits++;
       w.crcOk = false;
     } else {
-      let tracking = true;
       if (ahead > 0) {
-        this.stats.oooPackets++;
-        if (c.state === "DATA" && ahead <= c.left) {
+        if (framing) this.stats.oooPackets++;
+        if (c.state === "SEARCH") {
+          // Reading: a gap while searching restarts the scan at p (no counter: the context is already in SEARCH).
+          this.startScan(c, p);
+        } else if (c.cand) {
+          // Section 7: rule 4 is not applied while waiting; any gap is a miss.
+          this.stats.resyncMisses++;
+          c.cand = undefined;
+          this.startScan(c, p);
+        } else if (c.state === "DATA" && ahead <= c.left) {
           // Rule 4: only data was lost; the PDU's digest can no longer be checked.
           c.crcValid = false;
           c.left -= ahead;
@@ -356,10 +404,10 @@ export class OffloadModel {
           this.nextRegion(c);
         } else {
           this.enterSearch(c, w); // rule 5
-          tracking = false;
+          this.startScan(c, p);
         }
       }
-      if (tracking) this.track(c, f.payload, w);
+      this.track(c, f.payload, w, p);
       c.exp = seqAdd(p, n);
     }
 
@@ -376,28 +424,73 @@ export class OffloadModel {
     return this.contexts.find((c) => c?.key === key);
   }
 
-  /** Reading: `drop` counts the frame in which the context enters SEARCH, not every later frame. */
+  /**
+   * A normally tracking context loses offload (rule 5 or a failed header check). Reading: `drop` counts the
+   * frame in which the context enters SEARCH, not every later frame; a candidate dropped while waiting (miss,
+   * gap, timeout) counts in resync_misses / resync_timeouts only, not in drop or searches.
+   */
   private enterSearch(c: Context, w: FrameWork): void {
-    c.state = "SEARCH";
     c.tag = undefined;
     w.crcOk = false;
     this.stats.rxNvmeTcpDrop++;
     this.stats.searches++;
   }
 
-  /** Rule 3 from the first payload byte: regions, header checks, placement, digests. */
-  private track(c: Context, payload: Uint8Array, w: FrameWork): void {
+  /** SEARCH from `seq` on, with no bytes before it in the window. */
+  private startScan(c: Context, seq: number): void {
+    c.state = "SEARCH";
+    c.tag = undefined;
+    c.cand = undefined;
+    c.hdrCnt = 0;
+    c.winLen = 0;
+    c.scanSeq = seq;
+  }
+
+  /** RESYNC {ctx, seq}: confirms the candidate when it is `seq`; anything else is ignored. */
+  private confirm(c: Context, seq: number): void {
+    // Reading: a repeated confirm of an already confirmed candidate is ignored (counted once).
+    if (!c.cand || c.cand.confirmed || c.cand.seq !== seq) return;
+    c.cand.confirmed = true;
+    this.stats.resyncConfirms++;
+    // Exactly at a boundary (between frames, the next PDU starting at the next frame's first byte): that PDU is offloaded.
+    if (c.state === "HEADER" && c.hdrCnt === 0) this.atBoundary(c, c.exp);
+  }
+
+  /** WAIT_CONFIRM at a PDU boundary (the next header starts at `seq`): resume if confirmed, else maybe time out. */
+  private atBoundary(c: Context, seq: number): void {
+    const cand = c.cand;
+    if (!cand) return;
+    if (cand.confirmed) {
+      c.cand = undefined; // normal tracking from this header on
+    } else if (seqDiff(seq, cand.seq) > this.params.resyncTimeout) {
+      this.stats.resyncTimeouts++;
+      this.startScan(c, seq);
+    }
+  }
+
+  /** In-order payload from its first byte (seq `p`): regions, header checks, placement, digests, and the scan. */
+  private track(c: Context, payload: Uint8Array, w: FrameWork, p: number): void {
     const n = payload.length;
     let i = 0;
-    while (i < n) {
+    for (;;) {
+      if (c.cand && c.state === "HEADER" && c.hdrCnt === 0) this.atBoundary(c, seqAdd(p, i));
+      if (i >= n) return;
+      if (c.state === "SEARCH" || c.cand) w.crcOk = false;
       switch (c.state) {
         case "SEARCH":
-          return;
+          i = this.scan(c, payload, i, p, w);
+          break;
         case "HEADER": {
           c.hdr[c.hdrCnt++] = payload[i++]!;
           if (c.hdrCnt === HEADER_LENGTH && !this.acceptHeader(c)) {
-            this.enterSearch(c, w);
-            return;
+            // A failed header check: SEARCH (tracking) or a miss (WAIT_CONFIRM). The scan starts at the byte
+            // after the header's first byte, with the rest of the rejected header in the window.
+            if (c.cand) this.stats.resyncMisses++;
+            else this.enterSearch(c, w);
+            this.startScan(c, seqAdd(p, i - HEADER_LENGTH + 1));
+            c.win.set(c.hdr.subarray(1, HEADER_LENGTH));
+            c.winLen = HEADER_LENGTH - 1;
+            break;
           }
           if (c.hdrCnt === HEADER_LENGTH + (c.hdgst ? DIGEST_LENGTH : 0)) this.startBody(c);
           break;
@@ -427,7 +520,8 @@ export class OffloadModel {
           if (c.left === 0) {
             const match = readDigest(c.digest, 0) === c.crc;
             if (!match) w.crcOk = false;
-            if (c.crcValid) {
+            // Section 7: no digest verdict is counted while waiting for a confirm.
+            if (c.crcValid && !c.cand) {
               if (match) this.stats.pdusCrcOk++;
               else this.stats.pdusCrcBad++;
             }
@@ -439,45 +533,60 @@ export class OffloadModel {
     }
   }
 
+  /**
+   * SEARCH over payload[i..): every in-order byte position is a possible header start (the window holds the
+   * last bytes of earlier frames). On the first candidate: RESYNC_REQUEST, WAIT_CONFIRM, and tracking goes on
+   * from the candidate's 25th byte. Returns the payload index where the scan stopped.
+   */
+  private scan(c: Context, payload: Uint8Array, i: number, p: number, w: FrameWork): number {
+    const have = c.winLen;
+    const buf = have > 0 ? concatBytes(c.win.subarray(0, have), payload.subarray(i)) : payload.subarray(i);
+    for (let k = 0; k + HEADER_LENGTH <= buf.length; k++) {
+      // Quick rejects (type, hlen) before the full check.
+      const t = buf[k]!;
+      if (buf[k + 2] !== HEADER_LENGTH || (t !== PduType.C2HData && t !== PduType.CapsuleResp && t !== PduType.R2T && t !== PduType.C2HTermReq)) continue;
+      if (!headerValid(buf.subarray(k, k + HEADER_LENGTH), c.hdgst, c.ddgst, c.cpda)) continue;
+      const seq = seqAdd(c.scanSeq, k);
+      c.winLen = 0;
+      c.state = "HEADER";
+      c.hdr.set(buf.subarray(k, k + HEADER_LENGTH));
+      c.hdrCnt = HEADER_LENGTH;
+      c.crc = 0;
+      c.crcValid = true;
+      c.cand = { seq, confirmed: false };
+      this.acceptHeader(c); // decodes the PDU (it passes); no placement while waiting
+      this.stats.rxNvmeTcpResync++;
+      this.eventQueue.push({ kind: EventKind.RESYNC_REQUEST, ctx: c.index, seq });
+      // Reading: a frame that raises more than one request reports the last in its CQE.
+      w.cqe.resync = true;
+      w.cqe.resyncSeq = seq;
+      if (!c.hdgst) this.startBody(c);
+      const next = i + k + HEADER_LENGTH - have;
+      if (seqAdd(p, next) !== seqAdd(seq, HEADER_LENGTH)) throw new Error("model: scan position out of step");
+      return next;
+    }
+    const keep = Math.min(HEADER_LENGTH - 1, buf.length);
+    c.win.set(buf.subarray(buf.length - keep));
+    c.scanSeq = seqAdd(c.scanSeq, buf.length - keep);
+    c.winLen = keep;
+    return payload.length;
+  }
+
   /** Header validity (contract section 5) on the 24 header bytes; on success decodes the PDU and decides placement. */
   private acceptHeader(c: Context): boolean {
     const h = c.hdr;
+    if (!headerValid(h, c.hdgst, c.ddgst, c.cpda)) return false;
     const v = new DataView(h.buffer, h.byteOffset, HEADER_LENGTH);
-    const type = h[0]!;
-    const flags = h[1]!;
-    const hlen = h[2]!;
-    const pdo = h[3]!;
-    const plen = v.getUint32(4, true);
-    const hd = c.hdgst ? DIGEST_LENGTH : 0;
-    const dd = c.ddgst ? DIGEST_LENGTH : 0;
-    if (hlen !== HEADER_LENGTH) return false;
-    if (((flags & PduFlags.HDGST) !== 0) !== c.hdgst) return false;
-    const ddgstFlag = (flags & PduFlags.DDGST) !== 0;
-    switch (type) {
-      case PduType.C2HData: {
-        const datal = v.getUint32(16, true);
-        // Reading: plen == pdo + datal (+4) is exact (no 32-bit wrap of the sum).
-        const ok = ddgstFlag === c.ddgst && datal >= 1 && pdo >= HEADER_LENGTH + hd && pdo % ((c.cpda + 1) * 4) === 0 && plen === pdo + datal + dd;
-        if (!ok) return false;
-        c.cid = v.getUint16(8, true);
-        c.datao = v.getUint32(12, true);
-        c.datal = datal;
-        c.tag = this.placementTag(c);
-        break;
-      }
-      case PduType.CapsuleResp:
-      case PduType.R2T:
-        if (pdo !== 0 || plen !== HEADER_LENGTH + hd || ddgstFlag) return false;
-        break;
-      case PduType.C2HTermReq:
-        if (pdo !== 0 || plen < HEADER_LENGTH || plen > TERM_REQ_MAX_PLEN) return false;
-        break;
-      default:
-        return false;
+    c.type = h[0]!;
+    c.pdo = h[3]!;
+    c.plen = v.getUint32(4, true);
+    if (c.type === PduType.C2HData) {
+      c.cid = v.getUint16(8, true);
+      c.datao = v.getUint32(12, true);
+      c.datal = v.getUint32(16, true);
+      // Section 7: nothing is placed while waiting for a confirm.
+      c.tag = c.cand ? undefined : this.placementTag(c);
     }
-    c.type = type;
-    c.pdo = pdo;
-    c.plen = plen;
     return true;
   }
 
@@ -524,6 +633,7 @@ export class OffloadModel {
   /** Places `m` data bytes at frame offset `frameOff` (PDU data offset c.dataOff) if the tag and a segment slot allow. */
   private place(c: Context, w: FrameWork, frameOff: number, m: number): void {
     const t = c.tag;
+    if (c.cand) return; // section 7: never placing while waiting
     // Reading: the nvme-tcp cap is checked again here: when inactive no frame is placed, even for a PDU decided earlier.
     if (!t || !t.valid || !(this.caps & Cap.NVME_TCP) || w.segs.length >= this.params.maxSegs) return;
     const bufOff = c.datao + c.dataOff;
@@ -570,4 +680,43 @@ function flowKeyOf(version: 4 | 6, src: bigint, dst: bigint, srcPort: number, ds
 
 function tagKey(ctx: number, cid: number): string {
   return `${ctx}:${cid}`;
+}
+
+/**
+ * The header check of contract section 5 on 24 header bytes, with the context's digests and cpda. The same
+ * function decides tracked headers and resync candidates (section 7).
+ */
+export function headerValid(h: Uint8Array, hdgst: boolean, ddgst: boolean, cpda: number): boolean {
+  const v = new DataView(h.buffer, h.byteOffset, HEADER_LENGTH);
+  const type = h[0]!;
+  const flags = h[1]!;
+  const hlen = h[2]!;
+  const pdo = h[3]!;
+  const plen = v.getUint32(4, true);
+  const hd = hdgst ? DIGEST_LENGTH : 0;
+  const dd = ddgst ? DIGEST_LENGTH : 0;
+  if (hlen !== HEADER_LENGTH) return false;
+  if (((flags & PduFlags.HDGST) !== 0) !== hdgst) return false;
+  const ddgstFlag = (flags & PduFlags.DDGST) !== 0;
+  switch (type) {
+    case PduType.C2HData: {
+      const datal = v.getUint32(16, true);
+      // Reading: plen == pdo + datal (+4) is exact (no 32-bit wrap of the sum).
+      return ddgstFlag === ddgst && datal >= 1 && pdo >= HEADER_LENGTH + hd && pdo % ((cpda + 1) * 4) === 0 && plen === pdo + datal + dd;
+    }
+    case PduType.CapsuleResp:
+    case PduType.R2T:
+      return pdo === 0 && plen === HEADER_LENGTH + hd && !ddgstFlag;
+    case PduType.C2HTermReq:
+      return pdo === 0 && plen >= HEADER_LENGTH && plen <= TERM_REQ_MAX_PLEN;
+    default:
+      return false;
+  }
+}
+
+function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
 }

@@ -69,6 +69,9 @@ export const STAT_NAMES = [
   "searches",
   "passthrough",
   "oversize",
+  "resyncConfirms",
+  "resyncTimeouts",
+  "resyncMisses",
 ] as const;
 export type StatName = (typeof STAT_NAMES)[number];
 export type Stats = Record<StatName, number>;

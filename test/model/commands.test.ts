@@ -64,6 +64,7 @@ describe("contexts", () => {
     expect(statuses(m, [ctxDel({ ctx: 1 }), ctxDel({ ctx: 2 }), resync({ ctx: 0, seq: 5 }), resync({ ctx: 9, seq: 5 })])).toEqual([Status.NOT_FOUND, Status.BAD_CTX, Status.NOT_FOUND, Status.BAD_CTX]);
     expect(statuses(m, [ctxAdd({ ctx: 0, ...flow(1) }), resync({ ctx: 0, seq: 5 })])).toEqual([Status.OK, Status.OK]);
     expect(m.trackState(0)).toEqual({ state: "HEADER", exp: 1 }); // not waiting for a confirm: ignored
+    expect(m.stats.resyncConfirms).toBe(0);
   });
 });
 
@@ -80,6 +81,12 @@ describe("tags", () => {
       Status.BAD_SGL,
       Status.BAD_SGL,
     ]);
+    // A total length above 2^32 - 1 (here 2^32 and 2^32 + 7); exactly 2^32 - 1 is fine (checked on a fresh model).
+    const big = (last: number) => [{ addr: 1n, len: 0xffff_fff8 }, { addr: 0x1_0000_0000n, len: last }];
+    expect(statuses(m, [setup(2, big(8)), setup(2, big(15)), setup(2, [...big(4), { addr: 3n, len: 4 }])])).toEqual([Status.BAD_SGL, Status.BAD_SGL, Status.BAD_SGL]);
+    const fresh = new OffloadModel();
+    statuses(fresh, [ctxAdd({ ctx: 0, ...flow(1) })]);
+    expect(statuses(fresh, [tagSetup({ ctx: 0, cid: 1, sgl: big(7) })])).toEqual([Status.OK]);
     expect(statuses(m, [setup(2, [{ addr: 1n, len: 8 }, { addr: 100n, len: 1 }]), setup(3, [{ addr: 1n, len: 1 }])])).toEqual([Status.OK, Status.OK]);
     expect(statuses(m, [setup(4)])).toEqual([Status.TABLE_FULL]);
     // The failures changed nothing: three entries, and a teardown frees one.
@@ -143,9 +150,10 @@ describe("caps, limits, stats, bad commands", () => {
     const m = new OffloadModel();
     m.frame(new Uint8Array(20)); // too short to parse: passthrough
     m.frame(new Uint8Array(10000)); // oversize
-    const got = Array.from({ length: 11 }, (_, index) => data(m, { op: Op.STATS_GET, index }));
-    expect(got).toEqual([0n, 0n, 0n, 0n, 0n, 0n, 0n, 0n, 0n, 2n, 1n]);
-    expect(statuses(m, [{ op: Op.STATS_GET, index: 11 }])).toEqual([Status.BAD_ARG]);
+    // Contract section 1 (0..10) and section 7 (11 resync_confirms, 12 resync_timeouts, 13 resync_misses).
+    const got = Array.from({ length: 14 }, (_, index) => data(m, { op: Op.STATS_GET, index }));
+    expect(got).toEqual([0n, 0n, 0n, 0n, 0n, 0n, 0n, 0n, 0n, 2n, 1n, 0n, 0n, 0n]);
+    expect(statuses(m, [{ op: Op.STATS_GET, index: 14 }])).toEqual([Status.BAD_ARG]);
   });
 
   it("unknown ops get BAD_OP and change nothing; every command gets one completion, in order", () => {

@@ -32,4 +32,22 @@ describe("HostMemory", () => {
     ]);
     expect(() => mem.read(0x10n, 1)).toThrow(RangeError);
   });
+
+  it("free releases a buffer: its guard violations are kept, later writes to it are stray", () => {
+    const mem = new HostMemory();
+    const a = mem.allocate(100, 8);
+    const b = mem.allocate(50, 8);
+    const c = mem.allocate(10, 8);
+    mem.write(a - 1n, Uint8Array.of(mem.read(a - 1n, 1)[0]! ^ 0x80));
+    mem.free(a);
+    mem.free(c);
+    expect(mem.allocated).toBe(1);
+    expect(() => mem.free(a)).toThrow(RangeError);
+    expect(() => mem.free(b + 1n)).toThrow(RangeError);
+    expect(() => mem.read(a, 1)).toThrow(RangeError);
+    mem.write(b, Uint8Array.of(1, 2, 3));
+    expect([...mem.read(b, 3)]).toEqual([1, 2, 3]);
+    mem.write(c + 2n, Uint8Array.of(9));
+    expect(mem.checkGuards()).toEqual([expect.objectContaining({ addr: a - 1n }), { addr: c + 2n, expected: undefined, actual: 9 }]);
+  });
 });
