@@ -10,10 +10,18 @@
 // Rules:
 //   - A beat leaves exactly LATENCY cycles after it was accepted (m_axis transfer cycle minus s_axis transfer
 //     cycle) when m_axis_tready is high and its frame's verdict is there; it never leaves earlier.
-//   - A frame's first beat waits at the head until the frame's verdict is in the verdict FIFO. Exception: when
-//     the memory is full and holds no complete frame, the head frame is longer than the memory and its verdict
-//     cannot come before it leaves: it passes with m_meta_missing = 1, and its verdict, when it comes, is
-//     dropped. Verdicts pair with frames by order: the k-th verdict belongs to the k-th frame.
+//   - A frame's first beat waits at the head until the frame's verdict is in the verdict FIFO. Exception: a
+//     frame longer than MAX_BEATS beats does not wait: once its first beat is due and more than MAX_BEATS of its
+//     beats have entered, it passes with m_meta_missing = 1 if its verdict is not there, and its verdict, when
+//     it comes, is dropped. With MAX_BEATS <= LATENCY - 2 such a frame is known oversize before its first beat
+//     is due, so every frame keeps the exact latency and the input is never throttled while m_axis is ready
+//     (bug B1: the head used to wait until the memory was full). Safety net for MAX_BEATS > LATENCY - 2: when
+//     the memory is full and holds no complete frame, the head frame passes the same way. Verdicts pair with
+//     frames by order: the k-th verdict belongs to the k-th frame.
+//   - Oversize marks: every frame pushes one bit into a small FIFO, 1 at its (MAX_BEATS + 1)-th beat or 0 at its
+//     last beat if it is not longer; the bit is popped with the frame's first beat, so the head frame's bit is
+//     there before the frame could be oversize-passed. (A frame passed by the safety net before its bit came
+//     has the bit dropped when it comes.)
 //   - Back-pressure on m_axis stalls the head and the memory fills; s_axis_tready drops only when the memory
 //     is full, or when VERDICTS - 2 frames are open (entered, verdict not yet used or dropped) and the next
 //     input beat would open another. VERDICTS = DEPTH / 8 + 8 covers minimum-size (60-byte) frames at line rate.
@@ -32,6 +40,7 @@
 //   LATENCY    cycles from s_axis to m_axis, 4 .. DEPTH + 1 (so that full rate never fills the memory)
 //   VERDICT_W  width of the verdict bus (its fields do not matter here)
 //   VERDICTS   verdict FIFO entries; VERDICTS - 2 = most frames open at once
+//   MAX_BEATS  longest frame in beats that waits for its verdict (ddp_top: MAX_FRAME / KEEP_W rounded up)
 // Ports:
 //   clk, rst                                  clock, synchronous active-high reset
 //   s_axis_t{data,keep,valid,ready,last}      beats in (from ddp_parser)
@@ -55,7 +64,9 @@ module ddp_delay #(
   // verdict bus width in bits
   parameter int VERDICT_W = 64,
   // verdict FIFO entries (+1 head register); at most VERDICTS - 2 frames are in the delay line at once
-  parameter int VERDICTS = DEPTH / 8 + 8
+  parameter int VERDICTS = DEPTH / 8 + 8,
+  // frames longer than this many beats never wait for their verdict (<= LATENCY - 2 for an exact latency)
+  parameter int MAX_BEATS = DEPTH
 ) (
   input  logic                 clk,
   input  logic                 rst,
@@ -93,6 +104,7 @@ module ddp_delay #(
   localparam int VCNT_W = $clog2(VERDICTS + 1);
   // Most frames open at once: room is left for the verdicts of 2 one-beat frames held upstream.
   localparam int OPEN_MAX = VERDICTS - 2;
+  localparam int LEN_W    = $clog2(MAX_BEATS + 2);
 
   // ---------------------------------------------------------------------------------------------------------
   // Input side.
@@ -164,6 +176,36 @@ module ddp_delay #(
   end
 
   // ---------------------------------------------------------------------------------------------------------
+  // Oversize marks: one bit per frame, in frame order (see the header).
+
+  logic              osz_mem [VERDICTS];
+  logic [VPTR_W-1:0] owr_ptr_q, ord_ptr_q;
+  logic [VCNT_W-1:0] ocount_q;
+  logic [LEN_W-1:0]  in_len_q;    // beats of the input frame so far (saturates at MAX_BEATS + 1)
+  logic [LEN_W-1:0]  in_len;      // ... including this cycle's beat
+  logic              o_push, o_bit, o_pop;
+  logic              o_pop_empty;   // a frame leaves before its mark (safety net only)
+  logic              o_take;        // the pushed mark is stored
+  logic              oskip_q;       // a mark to drop (its frame has left)
+  logic              head_oversize;  // the head frame has more than MAX_BEATS beats
+
+  always_comb begin
+    in_len = (in_len_q == LEN_W'(MAX_BEATS + 1)) ? in_len_q : in_len_q + 1'b1;
+    o_push = in_beat && ((in_len_q == LEN_W'(MAX_BEATS)) || (s_axis_tlast && in_len_q < LEN_W'(MAX_BEATS)));
+    o_bit  = in_len_q == LEN_W'(MAX_BEATS);
+    head_oversize = ocount_q != '0 && osz_mem[ord_ptr_q];
+  end
+
+  always_comb begin
+    o_pop_empty = o_pop && ocount_q == '0;
+    o_take      = o_push && !oskip_q && !o_pop_empty;
+  end
+
+  always_ff @(posedge clk) begin
+    if (o_take) osz_mem[owr_ptr_q] <= o_bit;
+  end
+
+  // ---------------------------------------------------------------------------------------------------------
   // Output side. The memory's read register is the m_axis output register.
 
   logic [BEAT_W-1:0]    out_beat_q;
@@ -186,10 +228,11 @@ module ddp_delay #(
 
   always_comb begin
     head_sof = !issued_q || out_beat_q[BEAT_W-1];
-    missing  = head_sof && !verdict_avail && count_q == CNT_W'(DEPTH) && done_q == '0;
+    missing  = head_sof && !verdict_avail && (head_oversize || (count_q == CNT_W'(DEPTH) && done_q == '0));
     issue    = (!out_valid_q || m_axis_tready) && due_q != '0 && (!head_sof || verdict_avail || missing);
     v_pop    = (issue && head_sof && verdict_avail) || (vhead_valid_q && skip_q != '0);
     v_read   = (!vhead_valid_q || v_pop) && vcount_q != '0;
+    o_pop    = issue && head_sof;
   end
 
   always_ff @(posedge clk) begin
@@ -220,6 +263,11 @@ module ddp_delay #(
       vcount_q      <= '0;
       vhead_valid_q <= 1'b0;
       skip_q        <= '0;
+      owr_ptr_q     <= '0;
+      ord_ptr_q     <= '0;
+      ocount_q      <= '0;
+      oskip_q       <= 1'b0;
+      in_len_q      <= '0;
       out_valid_q   <= 1'b0;
       issued_q      <= 1'b0;
       issued_last_q <= 1'b0;
@@ -238,6 +286,12 @@ module ddp_delay #(
       vhead_valid_q <= v_read || (vhead_valid_q && !v_pop);
       skip_q        <= skip_q + VCNT_W'(issue && missing) - VCNT_W'(vhead_valid_q && skip_q != '0);
 
+      if (o_take) owr_ptr_q <= (owr_ptr_q == VPTR_W'(VERDICTS - 1)) ? '0 : owr_ptr_q + 1'b1;
+      if (o_pop && ocount_q != '0) ord_ptr_q <= (ord_ptr_q == VPTR_W'(VERDICTS - 1)) ? '0 : ord_ptr_q + 1'b1;
+      ocount_q      <= ocount_q + VCNT_W'(o_take) - VCNT_W'(o_pop && ocount_q != '0);
+      if (o_pop_empty && !o_push)      oskip_q <= 1'b1;
+      else if (o_push && oskip_q)      oskip_q <= o_pop_empty;
+      if (in_beat) in_len_q <= s_axis_tlast ? '0 : in_len;
       out_valid_q   <= issue || (out_valid_q && !m_axis_tready);
       issued_q      <= issued_q || issue;
       issued_last_q <= issue;
@@ -261,6 +315,14 @@ module ddp_delay #(
   // while the previous one is incomplete in memory.
   verdict_has_frame: assert property (@(posedge clk) disable iff (rst) v_pop |-> open_q != '0)
     else $error("ddp_delay: verdict used or dropped with no open frame");
+  // A frame leaves before its oversize mark only with its verdict (verdicts that come before the frame's last
+  // beat: not from ddp_parser) or through the safety net; at most one mark is then pending.
+  osz_mark_there: assert property (@(posedge clk) disable iff (rst) o_pop_empty |-> verdict_avail || (count_q == CNT_W'(DEPTH) && done_q == '0))
+    else $error("ddp_delay: a frame leaves oversize before its oversize mark");
+  one_osz_skip: assert property (@(posedge clk) disable iff (rst) o_pop_empty && !o_push |-> !oskip_q)
+    else $error("ddp_delay: two oversize marks to drop");
+  no_osz_overflow: assert property (@(posedge clk) disable iff (rst) ocount_q <= VCNT_W'(VERDICTS))
+    else $error("ddp_delay: oversize mark FIFO overflow");
   done_within_count: assert property (@(posedge clk) disable iff (rst) done_q <= count_q + CNT_W'(1))
     else $error("ddp_delay: more complete frames than beats");
 `endif

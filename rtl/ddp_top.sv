@@ -173,7 +173,9 @@ module ddp_top #(
   logic [VERDICT_W-1:0] d_verdict;
   logic                 d_missing, d_sof, d_meta_valid;
 
-  ddp_delay #(.DATA_W(DATA_W), .DEPTH(DEPTH), .LATENCY(DELAY_LAT), .VERDICT_W(VERDICT_W)) u_delay (
+  ddp_delay #(
+    .DATA_W(DATA_W), .DEPTH(DEPTH), .LATENCY(DELAY_LAT), .VERDICT_W(VERDICT_W), .MAX_BEATS((MAX_FRAME + KEEP_W - 1) / KEEP_W)
+  ) u_delay (
     .clk, .rst,
     .s_axis_tdata (p_tdata), .s_axis_tkeep (p_tkeep), .s_axis_tvalid (p_tvalid), .s_axis_tready (p_tready),
     .s_axis_tlast (p_tlast),

@@ -188,3 +188,39 @@ describeRtl("ddp_delay default (DEPTH=LATENCY=1160)", { top: "ddp_delay", ports:
     await expectDrained(dut, b);
   });
 });
+
+// ---------------------------------------------------------------------------------------------------------
+// Bug B1: a frame longer than MAX_BEATS (here 56 of a 64-beat memory, LATENCY 64) whose verdict is not there
+// must not wait at the head until the memory is full: every beat of it, and of the frames around it, leaves
+// exactly LATENCY cycles after it entered, and the input is never throttled (each frame's beats enter on
+// consecutive cycles: the source never pauses).
+
+describeRtl("ddp_delay MAX_BEATS=56", { top: "ddp_delay", params: { DEPTH, MAX_BEATS: 56 }, ports: ["clk"] }, (rtl) => {
+  rtl.test("B1: oversize frames keep the exact latency and never throttle the input", async ({ dut, rng }) => {
+    const b = bench(dut);
+    for (let round = 0; round < 4; round++) {
+      // Frames with their verdicts, then an oversize one without (its verdict comes after it left, as from the
+      // parser), right behind them. Sizes around the limit: 57 beats up to several memories.
+      const before = Array.from({ length: rng.range(1, 6) }, () => rng.bytes(rng.range(60, 56 * BYTES)));
+      const bigBeats = round === 0 ? 57 : round === 1 ? 64 : rng.range(57, 4 * DEPTH);
+      const big = rng.bytes(bigBeats * BYTES - rng.int(BYTES));
+      await b.verdicts.send(before.map((_, i) => new VerdictIn.Transaction({ data: verdictFor(i, rng) })));
+      await b.source.send([...before, big]);
+      const out = await b.sink.recvMany(before.length + 1);
+      const seen = await b.inputs.recvMany(before.length + 1);
+      const meta = await b.meta.recvMany(before.length + 1);
+      [...before, big].forEach((f, i) => {
+        const label = `round ${round}, frame ${i} (${Math.ceil(f.length / BYTES)} beats)`;
+        expect(Buffer.from(out[i]!.tdata).equals(f), `${label}: content`).toBe(true);
+        expect([out[i]!.start! - seen[i]!.start!, out[i]!.end! - seen[i]!.end!], `${label}: latency of first and last beat`).toEqual([DEPTH, DEPTH]);
+        expect(seen[i]!.end! - seen[i]!.start!, `${label}: input throttled`).toBe(Math.ceil(f.length / BYTES) - 1);
+        expect(meta[i]!.values.missing, `${label}: missing`).toBe(i === before.length ? 1n : 0n);
+      });
+      // The late verdict is dropped; the next frames pair with their own, at the exact latency.
+      await b.verdicts.send(new VerdictIn.Transaction({ data: 0xdeadn }));
+      const after = Array.from({ length: 5 }, () => rng.bytes(rng.range(60, 56 * BYTES)));
+      await runFrames(b, after, after.map((_, i) => verdictFor(i, rng)), DEPTH, true);
+    }
+    await expectDrained(dut, b);
+  });
+});
