@@ -7,7 +7,7 @@
 import { pathToFileURL } from "node:url";
 import { Harness } from "../src/cosim/index.js";
 import { DdpDriver } from "../tb/ddp/index.js";
-import { lineRate, type LineRateResult, MIXES } from "../test/rtl/traffic/line-rate.js";
+import { impairedRatio, lineRate, type LineRateResult, MIXES } from "../test/rtl/traffic/line-rate.js";
 
 export async function benchOffload(seed = 1): Promise<LineRateResult[]> {
   const harness = await Harness.spawn({ top: "ddp_top" });
@@ -33,6 +33,21 @@ export async function benchOffload(seed = 1): Promise<LineRateResult[]> {
         "model mismatches": r.mismatches,
       })),
     );
+    await harness.reset({ cycles: 4, bfms: true });
+    const im = await impairedRatio(await DdpDriver.attach(harness), seed);
+    console.log("offload ratio under loss 6 %, reorder 2 %, duplicates 2 % (host confirms resync candidates)");
+    console.table([
+      {
+        frames: im.frames,
+        "placed bytes": im.placedBytes,
+        "C2HData bytes": im.c2hDataBytes,
+        "offload ratio": `${(100 * im.offloadRatio).toFixed(1)} %`,
+        searches: im.searches,
+        "resync requests": im.resyncRequests,
+        confirms: im.resyncConfirms,
+        "model mismatches": im.mismatches,
+      },
+    ]);
     const bad = rows.filter((r) => r.beatsPerCycle !== 1 || r.latencies.length !== 1 || r.mismatches !== 0);
     if (bad.length > 0) console.log(`NOT at line rate / constant latency / model-equal: ${bad.map((r) => r.mix).join(", ")}`);
     return rows;

@@ -31,10 +31,10 @@ async function check(harness: Harness, scenario: Scenario): Promise<RunReport> {
 }
 
 describeRtl("ddp_top vs model", { top: "ddp_top" }, (rtl) => {
-  rtl.test("random traffic, in order, several flows, races, bad commands, noise, TCP options, IPv4 options, padding, pure ACKs", async ({ harness, seed }) => {
+  rtl.test("random traffic, in order, several flows, races, bad commands, noise (oversize too), TCP options, IPv4 options, padding, pure ACKs", async ({ harness, seed }) => {
     const { scenario } = randomTraffic(seed, "clean", {
       rounds: 40, flows: 3, payload: [1, 3000], c2hDataSize: [16, 4096], nlb: [1, 16], readsPerRound: [1, 4],
-      races: 0.4, badCommands: 0.3, noise: 2, tcpOptions: true, variants: 0.1,
+      races: 0.4, badCommands: 0.3, noise: 2, oversize: true, tcpOptions: true, variants: 0.1,
     });
     const r = await check(harness, scenario);
     expect(r.frames).toBeGreaterThan(400);
@@ -148,13 +148,12 @@ describeRtl("ddp_top vs model", { top: "ddp_top" }, (rtl) => {
     });
   }
 
-  // Frames of offloaded flows at MAX_FRAME - 1, MAX_FRAME, MAX_FRAME + 1 bytes: everything but the latency
-  // (bug B1 below) is compared.
-  rtl.test("frames around MAX_FRAME in offloaded flows (latency not checked: B1)", async ({ harness, seed }) => {
+  // Frames of offloaded flows at MAX_FRAME - 1, MAX_FRAME, MAX_FRAME + 1 bytes (latency checked too: B1).
+  rtl.test("frames around MAX_FRAME in offloaded flows", async ({ harness, seed }) => {
     await harness.reset({ cycles: 4, bfms: true });
     const d = await DdpDriver.attach(harness);
     const { scenario } = aroundMaxFrame(seed);
-    const r = await runScenario(scenario, d, { checkLatency: false });
+    const r = await runScenario(scenario, d);
     console.log(describeReport(r));
     expect(r.mismatches, describeReport(r)).toBe(0);
     expect(r.model.stats.oversize, "frames over MAX_FRAME were sent").toBeGreaterThan(0);
@@ -180,13 +179,9 @@ describeRtl("ddp_top vs model", { top: "ddp_top" }, (rtl) => {
     }
   }, 300_000);
 
-  // KNOWN RTL BUG B1 (reported): a frame longer than MAX_FRAME (9216 bytes; longer than the delay memory)
-  // stalls s_axis for a cycle or two and shifts the latency of itself and of the frames after it (1165 ->
-  // 1166 / 1167), against "every beat leaves exactly LATENCY cycles after it entered" (offload-uarch.md 1).
-  // Everything else about such frames matches the model (passthrough, counters). describeRtl has no
-  // test.fails, so this test asserts that the bug is still there; when the RTL is fixed it fails: then make
-  // it a plain `latencies == [LATENCY]` check and add `oversize: true` to the random traffic above.
-  rtl.test("KNOWN BUG B1: frames over MAX_FRAME shift the latency (expected to show the bug)", async ({ harness, seed }) => {
+  // RTL bug B1 (found here, fixed in 05518a5): a frame longer than MAX_FRAME stalled s_axis for a cycle and
+  // shifted the latency of itself and of the frames after it (1165 -> 1166 / 1167). Regression check:
+  rtl.test("B1 regression: a frame over MAX_FRAME keeps the latency constant", async ({ harness, seed }) => {
     const rng = new Rng(seed);
     const frames = [
       buildTcpFrame({ ...flowAddress(1, "v4"), seq: 1, ack: 1, flags: { ack: true }, payload: rng.bytes(100) }),
@@ -198,9 +193,8 @@ describeRtl("ddp_top vs model", { top: "ddp_top" }, (rtl) => {
     b.frames(frames);
     b.cmd(Array.from({ length: 11 }, (_, index) => ({ op: Op.STATS_GET, tag: index + 1, index })));
     const r = await check(harness, b.build());
-    const latencyOnly = r.details.every((x) => x.what.startsWith("latency"));
-    expect(latencyOnly, "only the latency differs").toBe(true);
-    expect(r.latencies.size > 1, "B1 fixed? make this a plain check that latencies == [LATENCY]").toBe(true);
+    expect(r.mismatches, describeReport(r)).toBe(0);
+    expect(r.latencies.size).toBe(1);
   });
 
   rtl.test("line rate: 64-byte frames back to back at 1.00 beats/cycle, one constant latency", async ({ harness, seed }) => {
@@ -215,9 +209,10 @@ describeRtl("ddp_top vs model", { top: "ddp_top" }, (rtl) => {
 
 // Another parameter set: fewer contexts, tags, SGL entries and segment slots (full tables come sooner,
 // MAX_SGL and MAX_SEGS limits are hit by ordinary traffic).
-const SMALL: Limits = { ...LIMITS, nCtx: 4, nTags: 16, maxSgl: 4, maxSegs: 2 };
-describeRtl("ddp_top vs model, N_CTX=4 N_TAGS=16 MAX_SGL=4 MAX_SEGS=2", { top: "ddp_top", params: { N_CTX: 4, N_TAGS: 16, MAX_SGL: 4, MAX_SEGS: 2 } }, (rtl) => {
-  rtl.test("random traffic, tables, hand-built streams, small PDUs", async ({ harness, seed }) => {
+// A short RESYNC_TIMEOUT makes unconfirmed candidates time out within the traffic.
+const SMALL: Limits = { ...LIMITS, nCtx: 4, nTags: 16, maxSgl: 4, maxSegs: 2, resyncTimeout: 4096 };
+describeRtl("ddp_top vs model, N_CTX=4 N_TAGS=16 MAX_SGL=4 MAX_SEGS=2 RESYNC_TIMEOUT=4096", { top: "ddp_top", params: { N_CTX: 4, N_TAGS: 16, MAX_SGL: 4, MAX_SEGS: 2, RESYNC_TIMEOUT: 4096 } }, (rtl) => {
+  rtl.test("random traffic, tables, hand-built streams, small PDUs, resync with timeouts", async ({ harness, seed }) => {
     const scenarios = [
       randomTraffic(seed, "small params: clean", {
         rounds: 25, flows: 3, payload: [1, 8900], c2hDataSize: [16, 4096], nlb: [1, 16], readsPerRound: [1, 4],
@@ -231,11 +226,13 @@ describeRtl("ddp_top vs model, N_CTX=4 N_TAGS=16 MAX_SGL=4 MAX_SEGS=2", { top: "
       pduStreams(seed, 20, SMALL).scenario,
       headerSplits(seed, true, true, false, SMALL).scenario,
     ];
+    await harness.reset({ cycles: 4, bfms: true });
+    if ((await DdpDriver.attach(harness)).hasResyncStats && STAT_NAMES.length > 11) scenarios.push(resyncTraffic(seed, 16, SMALL).scenario);
     for (const scenario of scenarios) {
       await harness.reset({ cycles: 4, bfms: true });
       const d = await DdpDriver.attach(harness);
       const r = await runScenario(scenario, d, { params: modelParams(SMALL) });
-      console.log(describeReport(r));
+      console.log(describeReport(r), JSON.stringify(r.model.stats));
       expect(r.mismatches, describeReport(r)).toBe(0);
     }
   }, 300_000);

@@ -39,12 +39,14 @@ export interface Limits {
   maxSegs: number;
   maxFrame: number;
   minSgl: number;
+  /** RESYNC_TIMEOUT in bytes (contract 7); default the block's. */
+  resyncTimeout?: number;
 }
 export const LIMITS: Limits = { nCtx: 8, nTags: 64, maxSgl: 16, maxSegs: 4, maxFrame: 9216, minSgl: 8 };
 
 /** The model's parameters for a Limits (runScenario's `params`). */
-export function modelParams(l: Limits): { nCtx: number; nTags: number; maxSgl: number; maxSegs: number; maxFrame: number } {
-  return { nCtx: l.nCtx, nTags: l.nTags, maxSgl: l.maxSgl, maxSegs: l.maxSegs, maxFrame: l.maxFrame };
+export function modelParams(l: Limits): { nCtx: number; nTags: number; maxSgl: number; maxSegs: number; maxFrame: number; resyncTimeout?: number } {
+  return { nCtx: l.nCtx, nTags: l.nTags, maxSgl: l.maxSgl, maxSegs: l.maxSegs, maxFrame: l.maxFrame, ...(l.resyncTimeout === undefined ? {} : { resyncTimeout: l.resyncTimeout }) };
 }
 
 /** A registered buffer and the step range in which it is valid (for the security rebuild). */
@@ -156,7 +158,7 @@ export interface RandomTrafficOptions {
   tcpOptions?: boolean;
   /** Passthrough frames (UDP, other flows, oversize) per round. */
   noise?: number;
-  /** Noise includes frames longer than MAX_FRAME (they shift the latency: RTL bug B1 in ddp_top.diff.test.ts). */
+  /** Noise includes frames longer than MAX_FRAME (they shifted the latency before RTL bug B1 was fixed). */
   oversize?: boolean;
   /** The block's parameters (default: ddp_top's defaults). */
   limits?: Limits;
@@ -624,7 +626,7 @@ export function pduStreams(seed: number, rounds: number, limits: Limits = LIMITS
 /**
  * Frames around MAX_FRAME in an offloaded flow: payloads cut so that frames are MAX_FRAME - 1, MAX_FRAME and
  * MAX_FRAME + 1 bytes long (and random ones beyond). A frame over MAX_FRAME has no verdict and passes
- * untouched; the flow then sees a gap. (Latency is not constant around such frames: RTL bug B1.)
+ * untouched; the flow then sees a gap.
  */
 export function aroundMaxFrame(seed: number, limits: Limits = LIMITS): { scenario: Scenario; gen: Gen } {
   const rng = new Rng(seed);

@@ -7,7 +7,7 @@
 import { Rng } from "../../../src/util/rng.js";
 import type { BatchOut, DdpDriver } from "../../../tb/ddp/index.js";
 import { runScenario } from "./compare.js";
-import { Gen } from "./generators.js";
+import { Gen, resyncTraffic } from "./generators.js";
 import { type Burst, dataBytes, flowAddress, TargetFlow } from "./target.js";
 
 export const MIXES = ["64-byte frames", "jumbo frames", "small PDUs per packet", "mixed"] as const;
@@ -91,5 +91,36 @@ export async function lineRate(d: DdpDriver, mix: Mix, seed: number): Promise<Li
     c2hDataBytes: c2h,
     offloadRatio: c2h === 0 ? 0 : report.placedBytes / c2h,
     mismatches: report.mismatches,
+  };
+}
+
+export interface ImpairedRatio {
+  frames: number;
+  placedBytes: number;
+  c2hDataBytes: number;
+  offloadRatio: number;
+  resyncRequests: number;
+  resyncConfirms: number;
+  searches: number;
+  mismatches: number;
+}
+
+/**
+ * Offload ratio under loss, reordering and duplicates, with the host confirming resync candidates (the
+ * closed-loop resync generator): placed bytes / C2HData data bytes, and the resync counters.
+ */
+export async function impairedRatio(d: DdpDriver, seed: number): Promise<ImpairedRatio> {
+  const { scenario, gen } = resyncTraffic(seed, 16);
+  const r = await runScenario(scenario, d);
+  const stats = r.model.stats as Record<string, number | undefined>;
+  return {
+    frames: r.frames,
+    placedBytes: r.placedBytes,
+    c2hDataBytes: gen.c2hDataBytes,
+    offloadRatio: gen.c2hDataBytes === 0 ? 0 : r.placedBytes / gen.c2hDataBytes,
+    resyncRequests: stats.rxNvmeTcpResync ?? 0,
+    resyncConfirms: stats.resyncConfirms ?? 0,
+    searches: stats.searches ?? 0,
+    mismatches: r.mismatches,
   };
 }
