@@ -4,6 +4,9 @@
 // per PDU with its cid / datao / datal, the data digests (golden: the DDGST bytes encodePdu wrote), headers and
 // PDUs split across frames, then rule 4 (a frame lost inside the data: gap flag, tracking continues) and
 // rule 5 (a frame lost across a header: SEARCH, drop and search pulses).
+// Resync scan: a CapsuleResp header whose last byte falls on every lane of a beat, split across two frames at
+// every possible point of some cases: exactly one candidate (m_rr) with the seq of its type byte; a gap while
+// waiting is a miss and the scan restarts.
 
 import { expect } from "vitest";
 import { ClockCycles, RisingEdge, defineStream, describeRtl, type Rng } from "../../tb/index.js";
@@ -13,7 +16,8 @@ import { buildTcpFrame, parseFrame, type FlowAddress } from "../../src/net/frame
 const Beat = defineStream("beat", { fields: ["data", "keep", "last", "sof", "ok", "oversize", "seq", "poff", "plen"] });
 const Out = defineStream("out", {
   fields: ["sof", "last", "beat", "hit", "crc_base", "crc_kill", "gap", "hdr_done", "hdr_c2h", "hdr_cid", "hdr_datao", "hdr_datal",
-    "d_valid", "d_lo", "d_cnt", "d_koff", "d_cont", "g_present", "g_done", "g_value", "st_drop", "st_search", "st_ooo", "st_retx"],
+    "d_valid", "d_lo", "d_cnt", "d_koff", "d_cont", "g_present", "g_done", "g_value", "st_drop", "st_search", "st_ooo", "st_retx",
+    "rr", "rr_seq", "st_miss", "st_tmo"],
 });
 type OutTx = InstanceType<typeof Out.Transaction>;
 
@@ -149,6 +153,59 @@ describeRtl("ddp_tracker", { top: "ddp_tracker", ports: ["clk"] }, (rtl) => {
     expect(more.filter((x) => x.values.st_search === 1n).length, "searches").toBe(1);
     expect(more.filter((x) => x.values.st_ooo === 1n).length, "ooo").toBe(1);
     expect(more.some((x) => x.values.d_valid === 1n || x.values.hdr_done === 1n), "tracking in SEARCH").toBe(false);
+    await ClockCycles(dut.signal("clk"), 5);
+  });
+});
+
+describeRtl("ddp_tracker resync scan", { top: "ddp_tracker", ports: ["clk"] }, (rtl) => {
+  rtl.test("a candidate ending on every lane, split across frames; gap while waiting is a miss", async ({ dut, rng }) => {
+    const src = new Beat.Source(dut, "s");
+    const mon = new Out.Monitor(dut, "m");
+    dut.setValue("adv", 1);
+    dut.setValue("lk_hit", 1);
+    dut.setValue("lk_idx", 5);
+    dut.setValue("cfg_hdgst", 0);
+    dut.setValue("cfg_ddgst", 0);
+    dut.setValue("cfg_cpda", 0);
+    const isn = rng.u32();
+    dut.setValue("init_valid", 1);
+    dut.setValue("init_idx", 5);
+    dut.setValue("init_seq", isn);
+    await RisingEdge(dut.signal("clk"));
+    dut.setValue("init_valid", 0);
+    const hdr = encodePdu({ kind: "CapsuleResp", cqe: { result: 0n, sqHead: 0, sqId: 1, cid: 9, status: 0 } }, { hdgst: false, ddgst: false });
+    expect(hdr.length).toBe(24);
+    let at = 1000;   // stream offset (seq isn + at); the first frame opens a gap: rule 5, SEARCH
+    const send = async (payload: Uint8Array): Promise<OutTx[]> => {
+      const frame = buildTcpFrame({ ...flow, seq: (isn + at) >>> 0, ack: 0, flags: { ack: true }, payload });
+      const beats = beatsOf(frame, (isn + at) >>> 0);
+      await src.send(beats);
+      at += payload.length;
+      return mon.recvMany(beats.length);
+    };
+    const first = await send(rng.bytes(30));
+    expect(first.filter((x) => x.values.st_search === 1n).length, "rule 5: SEARCH").toBe(1);
+    let cases = 0;
+    for (let pre = 0; pre < 24; pre++) {
+      for (const split of [0, rng.range(1, 23), rng.range(pre + 1, pre + 23)]) {
+        // pre random bytes then the header: the header ends `pre` bytes later than with pre = 0 (every lane).
+        const bytes = new Uint8Array(pre + 24);
+        bytes.set(rng.bytes(pre));
+        bytes.set(hdr, pre);
+        const start = at;
+        const outs = [...(split > 0 ? await send(bytes.subarray(0, split)) : []), ...await send(bytes.subarray(split))];
+        const rr = outs.filter((x) => x.values.rr === 1n);
+        expect(rr.map((x) => Number(x.values.rr_seq)), `pre ${pre}, split ${split}: candidate`).toEqual([(isn + start + pre) >>> 0]);
+        expect(outs.some((x) => x.values.d_valid === 1n || x.values.hdr_done === 1n), "nothing reported while waiting").toBe(false);
+        // A gap while waiting: a miss, the scan restarts at the new frame.
+        at += rng.range(1, 50);
+        const gap = await send(rng.bytes(rng.range(1, 40)));
+        expect(gap.filter((x) => x.values.st_miss === 1n).length, `pre ${pre}: miss on a gap`).toBe(1);
+        expect(gap.filter((x) => x.values.st_search === 1n || x.values.rr === 1n).length, `pre ${pre}: no search count, no candidate`).toBe(0);
+        cases++;
+      }
+    }
+    console.log(`[ddp_tracker resync] ${cases} candidates found at every lane`);
     await ClockCycles(dut.signal("clk"), 5);
   });
 });
