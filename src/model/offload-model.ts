@@ -51,8 +51,8 @@ export const OffloadParamsSchema = z.object({
   ioThreshold: z.number().int().min(0).default(0),
   /** The RTL's fixed latency in cycles (LIMITS_GET 7); the model has none, so pass the RTL's constant. */
   latency: z.number().int().min(0).default(0),
-  /** Section 7: bytes the stream may advance past a resync candidate without a confirm before it is dropped. */
-  resyncTimeout: z.number().int().min(0).max(2 ** 31 - 1).default(1048576),
+  /** Section 7: bytes the stream may advance past a resync candidate without a confirm before it is dropped (at least 32). */
+  resyncTimeout: z.number().int().min(32).max(2 ** 31 - 1).default(1048576),
 });
 export type OffloadParams = z.infer<typeof OffloadParamsSchema>;
 

@@ -439,6 +439,33 @@ describe("resync: false candidates, misses, timeouts", () => {
     r.checkBuffer();
   });
 
+  it("raises several requests in one frame when candidates time out quickly; the CQE carries the last", () => {
+    const d = { hdgst: false, ddgst: false };
+    const rng = new Rng(seed + 12);
+    // A C2HData, then 12 CapsuleResps of 24 bytes: with RESYNC_TIMEOUT 32, a candidate at s is dropped at the
+    // first boundary b with b - s > 32, i.e. s + 48, which is the next candidate.
+    const payload = rng.bytes(600);
+    const parts: Pdu[] = [{ kind: "C2HData", cccid: CID, datao: 0, last: true, success: false, data: payload }];
+    for (let k = 0; k < 12; k++) parts.push({ kind: "CapsuleResp", cqe: { result: 0n, sqHead: 0, sqId: 1, cid: k, status: 0 } });
+    const s = new Stream(d, rng.u32(), parts, payload);
+    const r = rig(s, { resyncTimeout: 32 });
+    const P = s.pdus;
+    expect(() => new OffloadModel({ resyncTimeout: 31 })).toThrow();
+    // frames[2] ends 5 bytes before P12 (a boundary reached at a frame's end would time P10 out already).
+    const frames = s.frames([P[1]!.start - 1, P[1]!.start + 10, P[12]!.start - 5]);
+    r.feed(frames[0]!, () => true);
+    const f = r.feed(frames[2]!); // from P1 + 10 to P12 - 5: candidates at P2, P4, P6, P8, P10
+    const want = [2, 4, 6, 8, 10].map((k) => s.seq(P[k]!.start));
+    expect(r.resyncEvents()).toEqual(want);
+    expect(f.cqe).toMatchObject({ resync: true, resyncSeq: want[4], crcOk: false });
+    expect(r.model.stats).toMatchObject({ rxNvmeTcpResync: 5, resyncTimeouts: 4, resyncMisses: 0, searches: 1 });
+    // Confirmed: no timeout any more; the next boundary (P11) resumes normal tracking.
+    r.confirm(want[4]!);
+    r.feed(frames[3]!);
+    expect(r.model.trackState(0)).toEqual({ state: "HEADER", exp: s.seq(s.bytes.length) });
+    expect(r.model.stats).toMatchObject({ resyncTimeouts: 4, resyncConfirms: 1 });
+  });
+
   it("a failed header check while tracking rescans the rejected header from its second byte", () => {
     const d = { hdgst: false, ddgst: true };
     const rng = new Rng(seed + 6);
