@@ -84,16 +84,26 @@ describeRtl("ddp_top vs model", { top: "ddp_top" }, (rtl) => {
       rounds: 25, flows: 3, payload: [1, 8900], c2hDataSize: [16, 4096], nlb: [1, 16], readsPerRound: [1, 4],
       badCommands: 0.3, noise: 2, impair: { loss: 0.02, reorder: 0.02, duplicate: 0.02, corrupt: 0.02 }, reAdd: 0.5,
     });
-    await harness.reset({ cycles: 4, bfms: true });
-    const d = await DdpDriver.attach(harness);
     const pattern = (n: number, p: number) => Array.from({ length: n }, () => (rng.chance(p) ? "1" : "0")).join("") + "0";
-    await Promise.all([
-      d.pause("src", pattern(31, 0.2)), d.pause("cmd", pattern(17, 0.3)), d.pause("ring", pattern(37, 0.3)),
-      d.pause("dma", pattern(23, 0.3)), d.pause("cqe", pattern(29, 0.3)), d.pause("evt", pattern(13, 0.3)),
-    ]);
+    const stalled = async () => {
+      await harness.reset({ cycles: 4, bfms: true });
+      const drv = await DdpDriver.attach(harness);
+      await Promise.all([
+        drv.pause("src", pattern(31, 0.2)), drv.pause("cmd", pattern(17, 0.3)), drv.pause("ring", pattern(37, 0.3)),
+        drv.pause("dma", pattern(23, 0.3)), drv.pause("cqe", pattern(29, 0.3)), drv.pause("evt", pattern(13, 0.3)),
+      ]);
+      return drv;
+    };
+    const d = await stalled();
     const r = await runScenario(scenario, d, { checkLatency: false });
     console.log(describeReport(r));
     expect(r.mismatches, describeReport(r)).toBe(0);
+    if (d.hasResyncStats && STAT_NAMES.length > 11) {
+      // Resync under stalls too.
+      const rs = await runScenario(resyncTraffic(seed ^ 0xbb, 10).scenario, await stalled(), { checkLatency: false });
+      console.log(describeReport(rs));
+      expect(rs.mismatches, describeReport(rs)).toBe(0);
+    }
   }, 300_000);
 
   // Directed: a PDU split over two frames, with commands between them (after the first frame has left).

@@ -89,3 +89,28 @@ export function withMalformedTcpOption(frame: Uint8Array): Uint8Array {
   v.setUint16(l4 + 16, checksumOf(sumWords(out, l4, out.length, pseudoHeaderSum(src, dst, 6, tcpLen))));
   return out;
 }
+
+/** IPv4: the same segment marked as a fragment (MF set, or a non-zero offset), IP checksum fixed: passthrough. */
+export function asIpv4Fragment(frame: Uint8Array, offsetUnits: number): Uint8Array {
+  const o = l3(frame);
+  if (frame[o]! >> 4 !== 4) return frame;
+  const out = frame.slice();
+  const v = new DataView(out.buffer);
+  v.setUint16(o + 6, offsetUnits === 0 ? 0x2000 : offsetUnits & 0x1fff); // MF, or offset (MF clear: a last fragment)
+  v.setUint16(o + 10, 0);
+  v.setUint16(o + 10, checksumOf(sumWords(out, o, o + 4 * (out[o]! & 15), 0)));
+  return out;
+}
+
+/** Bytes after the IP datagram (an Ethernet trailer): the IP length says where the segment ends. */
+export function withTrailer(frame: Uint8Array, trailer: Uint8Array): Uint8Array {
+  const out = new Uint8Array(frame.length + trailer.length);
+  out.set(frame);
+  out.set(trailer, frame.length);
+  return out;
+}
+
+/** The frame cut short by `n` bytes (the IP length now runs past the frame): passthrough. */
+export function truncated(frame: Uint8Array, n: number): Uint8Array {
+  return frame.slice(0, Math.max(1, frame.length - n));
+}

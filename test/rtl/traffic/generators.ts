@@ -27,7 +27,7 @@ import { type Lie, LIES } from "../../../src/target/controller.js";
 import { ImpairedWire, type WireImpairments } from "../../../src/target/wire.js";
 import { Rng } from "../../../src/util/rng.js";
 import { seqAdd } from "../../../src/net/seq.js";
-import { payloadOf, pureAck, withEthernetPadding, withIpv4Options, withIpv6HopByHop } from "./frames.js";
+import { asIpv4Fragment, payloadOf, pureAck, truncated, withEthernetPadding, withIpv4Options, withIpv6HopByHop, withTrailer } from "./frames.js";
 import { ScenarioBuilder, type Scenario } from "./scenario.js";
 import { allocSgl, type Burst, dataBytes, flowAddress, randomCuts, setupBeats, TargetFlow } from "./target.js";
 
@@ -150,7 +150,10 @@ export interface RandomTrafficOptions {
   lieKinds?: readonly Lie[];
   /** Probability per frame that one random bit anywhere in it flips (checksums left stale). */
   flipAnywhere?: number;
-  /** Probability per frame of a variant the target never sends: IPv4 options, Ethernet padding, a pure ACK. */
+  /**
+   * Probability per frame of a variant the target never sends: IPv4 options, Ethernet padding, pure ACKs
+   * around it, an IPv4-fragment copy before it, an Ethernet trailer after the datagram, a truncated copy.
+   */
   variants?: number;
   /** Variants include an IPv6 hop-by-hop header (the RTL does not follow extension headers: divergence D2). */
   hopByHop?: boolean;
@@ -340,13 +343,21 @@ export function randomTraffic(seed: number, name: string, o: RandomTrafficOption
       return frames.flatMap((x) => {
         if (o.flipAnywhere && rng.chance(o.flipAnywhere)) return [flipped(rng, x)];
         if (!o.variants || !rng.chance(o.variants)) return [x];
-        switch (rng.int(o.hopByHop ? 4 : 3)) {
+        switch (rng.int(o.hopByHop ? 7 : 6)) {
           case 0:
             return [withIpv4Options(x, rng.range(1, 10))];
           case 1:
             return [withEthernetPadding(x)];
           case 2:
             return [pureAck(f.flow.addr, payloadOf(x).seq), x, pureAck(f.flow.addr, seqAdd(payloadOf(x).seq, payloadOf(x).length))];
+          case 3:
+            // A fragment (passthrough), then the real frame.
+            return [asIpv4Fragment(x, rng.chance(0.5) ? 0 : rng.range(1, 100)), x];
+          case 4:
+            return [withTrailer(x, rng.bytes(rng.range(1, 20)))];
+          case 5:
+            // A truncated copy (passthrough), then the real frame.
+            return [truncated(x, rng.range(1, 30)), x];
           default:
             return [withIpv6HopByHop(x)];
         }
