@@ -386,6 +386,9 @@ export interface SweepRow {
   reorder: number;
   pdu: number;
   delivery: string;
+  /** Retransmission delay of a lost frame, in frames pushed. */
+  rtx: string;
+  inFlight: number;
   bytes: number;
   packets: number;
   resyncs: number;
@@ -417,6 +420,8 @@ function row(r: PointResult): SweepRow {
     reorder: c.impairments ? (c.impairments.reorder ?? 0) : c.rate,
     pdu: c.session?.c2hDataSize ?? PDU,
     delivery: c.napi === undefined ? "flush" : `napi ${c.napi}`,
+    rtx: JSON.stringify(c.impairments?.retransmitDelay ?? [3, 8]),
+    inFlight: c.inFlight,
     bytes: f.bytes,
     packets: f.packets,
     resyncs: r.resyncRequests,
@@ -493,6 +498,8 @@ export function printTable(title: string, rows: readonly SweepRow[]): void {
       reord: pct(r.reorder),
       pdu: r.pdu,
       batch: r.delivery,
+      rtx: r.rtx,
+      qd: r.inFlight,
       "bytes offl": pct(r.bytes),
       "pkts offl": pct(r.packets),
       "resync req": `${r.resyncs} (${pct(r.resyncs / Math.max(1, r.frames))})`,
