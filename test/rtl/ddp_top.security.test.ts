@@ -14,7 +14,7 @@ import { describeRtl, type Harness } from "../../tb/index.js";
 import { type BatchOut, DdpDriver, isMalformed } from "../../tb/ddp/index.js";
 import { LIES } from "../../src/target/controller.js";
 import { describeReport, runScenario } from "./traffic/compare.js";
-import { corruptedHeaders, type Gen, randomTraffic, type TagRecord } from "./traffic/generators.js";
+import { corruptedHeaders, type Gen, overflowHeaders, randomTraffic, type TagRecord } from "./traffic/generators.js";
 import { EventKind } from "../../src/model/protocol.js";
 import { Rng } from "../../src/util/rng.js";
 import type { Scenario } from "./traffic/scenario.js";
@@ -163,6 +163,11 @@ describeRtl("ddp_top security", { top: "ddp_top" }, (rtl) => {
       rounds: 30, flows: 2, payload: [200, 8900], c2hDataSize: [256, 8192], nlb: [4, 32], readsPerRound: [1, 3], races: 1,
     });
     await attack(harness, scenario, gen, { pauses: new Rng(seed), compare: false });
+  });
+
+  rtl.test("32-bit overflow in datao + datal and in plen", async ({ harness, seed }) => {
+    const { scenario, gen } = overflowHeaders(seed);
+    await attack(harness, scenario, gen);
   });
 
   rtl.test("random bit flips anywhere in frames (stale checksums)", async ({ harness, seed }) => {

@@ -731,3 +731,76 @@ export function resyncTraffic(seed: number, rounds: number, limits: Limits = LIM
   g.b.cmd(g.stats(), "stats");
   return { scenario: g.b.build(), gen: g, confirms };
 }
+
+/**
+ * Header fields chosen to overflow 32-bit arithmetic: datao + datal wrapping past 2^32 to a small value
+ * (the placement check `datao + datal <= total` must not wrap), datal near 2^32 with plen wrapped to a small
+ * consistent-looking value (`plen == pdo + datal (+4)` is exact, no wrap), huge datao with a small datal,
+ * the largest pdo. Each lying PDU is followed by honest ones (after a context re-add if it caused SEARCH).
+ */
+export function overflowHeaders(seed: number): { scenario: Scenario; gen: Gen } {
+  const rng = new Rng(seed);
+  const g = new Gen(rng, "32-bit overflow in PDU headers");
+  const total = 4096;
+  for (let round = 0; round < 24; round++) {
+    const hdgst = rng.chance(0.5);
+    const ddgst = rng.chance(0.5);
+    const hd = hdgst ? 4 : 0;
+    const dd = ddgst ? 4 : 0;
+    const flow = new TargetFlow({ rng: rng.fork(), addr: flowAddress(40 + round, flowKind(rng)), hdgst, ddgst, isn: rng.u32(), c2hDataSize: 4096 });
+    const seq0 = flow.nextSeq;
+    g.b.cmd(flow.ctxAdd(0, g.tag(), seq0));
+    const cid = rng.int(0x10000);
+    g.b.cmd(g.setup(0, cid, total));
+    const datal = rng.range(1, 600);
+    const kind = round % 6;
+    const pdo = kind === 5 ? 252 : 24 + hd; // 252: the largest 4-aligned pdo
+    const body = rng.bytes(datal);
+    const pdu = new Uint8Array(pdo + datal + dd);
+    const v = new DataView(pdu.buffer);
+    pdu.set([0x07, (hdgst ? 1 : 0) | (ddgst ? 2 : 0), 24, pdo]);
+    v.setUint16(8, cid, true);
+    let datao = 0;
+    let datalField = datal;
+    let plen = pdu.length;
+    switch (kind) {
+      case 0: // datao + datal wraps to a small number
+        datao = 0x1_0000_0000 - rng.range(1, datal);
+        break;
+      case 1: // exactly 2^32
+        datao = 0x1_0000_0000 - datal;
+        break;
+      case 2: // datal near 2^32, plen wrapped: pdo + datal + dd mod 2^32 == plen of the bytes sent
+        datalField = (0x1_0000_0000 - pdo - dd + pdu.length) >>> 0;
+        break;
+      case 3: // huge datao, small datal
+        datao = rng.range(0x8000_0000, 0xffff_f000);
+        break;
+      case 4: // datao just past the buffer
+        datao = total - datal + rng.range(1, 64);
+        break;
+      default: // pdo 252, honest otherwise
+        datao = rng.int(total - datal + 1);
+    }
+    v.setUint32(4, plen >>> 0, true);
+    v.setUint32(12, datao >>> 0, true);
+    v.setUint32(16, datalField >>> 0, true);
+    pdu.set(body, pdo);
+    if (hdgst) writeDigest(pdu, 24, crc32c(pdu.subarray(0, 24)));
+    if (ddgst) writeDigest(pdu, pdo + datal, crc32c(body));
+    plen = pdu.length;
+    // Then honest PDUs of the same command.
+    const honest = Array.from({ length: 3 }, (_, k) => encodePdu({ kind: "C2HData", cccid: cid, datao: k * 1024, last: false, success: false, data: rng.bytes(1024) }, { hdgst, ddgst }));
+    const parts = [pdu, ...honest];
+    const stream = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      stream.set(p, at);
+      at += p.length;
+    }
+    g.b.frames(flow.cut(stream, seq0, randomCuts(rng, { stream, seq: seq0, pdus: [] }, 30, 2500)), `round ${round} kind ${kind}`);
+    g.b.cmd([...[...g.tags.values()].map((t) => g.teardown(t.ctx, t.cid)), g.ctxDel(0)]);
+  }
+  g.b.cmd(g.stats(), "stats");
+  return { scenario: g.b.build(), gen: g };
+}
