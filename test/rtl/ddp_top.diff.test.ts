@@ -17,7 +17,7 @@ import { ScenarioBuilder, type Scenario } from "./traffic/scenario.js";
 import { flowAddress, TargetFlow } from "./traffic/target.js";
 import { withIpv6HopByHop, withMalformedTcpOption } from "./traffic/frames.js";
 import { buildTcpFrame } from "../../src/net/frame.js";
-import { type Cqe, EventKind, Op, STAT_NAMES, Status } from "../../src/model/protocol.js";
+import { type Cqe, EventKind, Op, STAT_NAMES, Status, tagSetup, tagTeardown } from "../../src/model/protocol.js";
 import { Rng } from "../../src/util/rng.js";
 import { lineRate } from "./traffic/line-rate.js";
 
@@ -185,6 +185,38 @@ describeRtl("ddp_top vs model", { top: "ddp_top" }, (rtl) => {
       expect(r.mismatches, describeReport(r)).toBe(0);
     }
   }, 300_000);
+
+  // Contract 1 (TAG_SETUP): an entry freed by TAG_TEARDOWN is free again only once the pipeline has drained
+  // (TEARDOWN_DONE); until then it still counts for TABLE_FULL. The model frees at once, so this is directed:
+  // with a full CAM, a setup right behind a teardown may be TABLE_FULL or OK; after TEARDOWN_DONE it is OK.
+  rtl.test("directed: a freed CAM entry is reusable after TEARDOWN_DONE (TABLE_FULL allowed before)", async ({ harness, seed }) => {
+    await harness.reset({ cycles: 4, bfms: true });
+    const d = await DdpDriver.attach(harness);
+    const rng = new Rng(seed);
+    const flow = new TargetFlow({ rng: rng.fork(), addr: flowAddress(2, "v4"), hdgst: false, ddgst: false, isn: rng.u32(), c2hDataSize: 4096 });
+    const status = (evs: Awaited<ReturnType<DdpDriver["commands"]>>) =>
+      evs.flatMap((e) => (!("malformed" in e.value) && e.value.kind === EventKind.COMPLETION ? [e.value.status] : []));
+    expect(status(await d.commands([flow.ctxAdd(0, 1)]))).toEqual([Status.OK]);
+    const setup = (cid: number) => tagSetup({ tag: 2, ctx: 0, cid, sgl: [{ addr: 0x1000_0000n + BigInt(cid) * 0x1000n, len: 4096 }] });
+    const fill = await d.commands(Array.from({ length: LIMITS.nTags + 1 }, (_, i) => setup(i)).flat());
+    expect(status(fill)).toEqual([...Array<number>(LIMITS.nTags).fill(Status.OK), Status.TABLE_FULL]);
+    for (let round = 0; round < 8; round++) {
+      const victim = rng.int(LIMITS.nTags);
+      const fresh = 1000 + round;
+      // Teardown and setup back to back: OK or TABLE_FULL (entry still draining), and one TEARDOWN_DONE.
+      const evs = await d.commands([{ ...tagTeardown({ tag: 3, ctx: 0, cid: victim, cookie: 77 + round }) }, ...setup(fresh)], 1);
+      const st = status(evs);
+      expect(st[0]).toBe(Status.OK);
+      expect([Status.OK, Status.TABLE_FULL]).toContain(st[1]);
+      expect(evs.some((e) => !("malformed" in e.value) && e.value.kind === EventKind.TEARDOWN_DONE && e.value.cookie === 77 + round)).toBe(true);
+      // After TEARDOWN_DONE: a retry succeeds if the first one was refused; the CAM is full again either way.
+      if (st[1] === Status.TABLE_FULL) expect(status(await d.commands(setup(fresh)))).toEqual([Status.OK]);
+      expect(status(await d.commands(setup(5000 + round)))).toEqual([Status.TABLE_FULL]);
+      // Put the victim back for the next round: free the fresh one first.
+      expect(status(await d.commands([tagTeardown({ tag: 4, ctx: 0, cid: fresh, cookie: 1 })], 1))[0]).toBe(Status.OK);
+      expect(status(await d.commands(setup(victim)))).toEqual([Status.OK]);
+    }
+  });
 
   // Resync (contract section 7, added 01:50): the closed-loop generator confirms the model's candidates.
   // KNOWN GAP G1: an RTL without resync (STATS_GET 11 answers BAD_ARG, as at commit 6733e0d) cannot pass this;
