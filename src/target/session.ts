@@ -49,7 +49,16 @@ export interface QueueNic {
   offload: boolean;
   /** Pages of the host's read buffers (SGL entry size). Default 4096. */
   pageSize?: number;
+  /**
+   * Frames per driver receive call, TCP and the host running between calls, as a NAPI poll hands the stack at
+   * most its weight of packets. Default NAPI_WEIGHT. A resync confirm needs the host to have seen the candidate
+   * header, so this bounds how long the device waits for it.
+   */
+  napiBudget?: number;
 }
+
+/** Linux's default NAPI weight: packets per poll. */
+export const NAPI_WEIGHT = 64;
 
 /** Compares the stream TCP delivers with the stream the target sent, as both go. */
 export class StreamCheck {
@@ -188,9 +197,12 @@ export class QueuePair {
     if (frames.length === 0) return;
     if (this.capture) for (const f of frames) this.captured.push({ data: f, from: "target" });
     if (this.nic) {
-      const { skbs, dropped } = await this.nic.driver.receive(frames);
-      this.droppedFrames += dropped;
-      for (const skb of skbs) this.toTcp(skb);
+      const budget = this.nic.napiBudget ?? NAPI_WEIGHT;
+      for (let i = 0; i < frames.length; i += budget) {
+        const { skbs, dropped } = await this.nic.driver.receive(frames.slice(i, i + budget));
+        this.droppedFrames += dropped;
+        for (const skb of skbs) this.toTcp(skb);
+      }
       return;
     }
     for (const f of frames) {
@@ -274,6 +286,8 @@ export interface SessionNic {
   /** Offer the I/O queues for offload (default true). */
   offload?: boolean;
   pageSize?: number;
+  /** See QueueNic.napiBudget. */
+  napiBudget?: number;
   /** Active caps to set (ULP_DDP_CAP_* bits) before the queues connect; default: as the device comes up. */
   caps?: number;
 }
@@ -308,7 +322,9 @@ export async function openSession(c: SessionConfig): Promise<Session> {
   const driver = c.nic ? await NicDriver.create(c.nic.device) : undefined;
   if (driver && c.nic?.caps !== undefined) await driver.setCaps(c.nic.caps);
   const nic = (offload: boolean): { nic?: QueueNic } =>
-    driver ? { nic: { driver, offload, ...(c.nic?.pageSize ? { pageSize: c.nic.pageSize } : {}) } } : {};
+    driver
+      ? { nic: { driver, offload, ...(c.nic?.pageSize ? { pageSize: c.nic.pageSize } : {}), ...(c.nic?.napiBudget ? { napiBudget: c.nic.napiBudget } : {}) } }
+      : {};
   const admin = new QueuePair({ seed: rng.u32(), subsystem, host: { ...host, qid: 0 }, target, hostPort: 40000, ...nic(false) });
   const cntlid = await admin.run(admin.host.connect());
   const ios: QueuePair[] = [];

@@ -5,7 +5,6 @@
 import { describe, expect, it } from "vitest";
 import { buildTcpFrame, parseFrame } from "../../src/net/frame.js";
 import { seqAdd } from "../../src/net/seq.js";
-import { TcpStreamSender } from "../../src/net/tcp-sender.js";
 import { encodePdu, type Pdu } from "../../src/nvme/pdu.js";
 import { HostMemory } from "../../src/model/host-memory.js";
 import { type FrameResult, OffloadModel } from "../../src/model/offload-model.js";
