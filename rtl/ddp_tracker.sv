@@ -437,7 +437,9 @@ module ddp_tracker #(
     scan0  = c_rg == ddp_pkg::RG_SEARCH;
     fail0  = c_rg == ddp_pkg::RG_HDR && c_rem <= {28'd0, n_pay} && !h_ok;
     scan_e = scan0 ? 5'(5'd23 - c_win) : c_rem[4:0];
-    for (int i = 0; i < KEEP_W; i++) cm[i] = cv[i] && (scan0 || fail0) && 5'(i) >= scan_e;
+    // Not gated by h_ok (off the header check's path): the chain takes the candidate only in SEARCH, i.e. at the
+    // start of the beat or right after the header failed.
+    for (int i = 0; i < KEEP_W; i++) cm[i] = cv[i] && (scan0 || (c_rg == ddp_pkg::RG_HDR && c_rem <= {28'd0, n_pay})) && 5'(i) >= scan_e;
     cand_found = cm != '0;
     cand_i     = 3'd0;
     for (int i = KEEP_W - 1; i >= 0; i--) begin
