@@ -10,6 +10,8 @@ const Cmd = defineStream("cmd", { fields: ["op", "tag", "ctx", "seq", "last", "c
 const Evt = defineStream("evt", { fields: ["kind", "tag", "status", "ctx", "seq", "cookie", "data"] });
 const OP = { CTX_ADD: 1, CTX_DEL: 2, TAG_TEARDOWN: 4, RESYNC: 5, CAPS_GET: 6, CAPS_SET: 7, LIMITS_GET: 8, STATS_GET: 9 };
 const LIMITS = [16, 0, 1, 0, 8, 64, 4, 1234, 9216];
+/** Hardware counters of contract sections 1 and 7 (STATS_GET indexes 0..13). */
+const N_STATS = 14;
 
 function cmd(op: number, tag: number, fields: Partial<Record<"ctx" | "seq" | "last" | "cookie" | "index", number>> = {}) {
   return new Cmd.Transaction({ op, tag, ctx: 0, seq: 0, last: 0, cookie: 0, index: 0, ...fields });
@@ -23,7 +25,7 @@ describeRtl("ddp_cmd", { top: "ddp_cmd", params: { LATENCY: 1234 }, ports: ["clk
     dut.setValue("ct_valid", 0b0000_0100);
     // Statistics: counter i grows by i + 1 per cycle for 10 cycles.
     let inc = 0n;
-    for (let i = 0; i < 11; i++) inc |= BigInt(i + 1) << BigInt(16 * i);
+    for (let i = 0; i < N_STATS; i++) inc |= BigInt(i + 1) << BigInt(16 * i);
     dut.setValue("stat_inc", inc);
     await ClockCycles(dut.clk, 10);
     dut.setValue("stat_inc", 0);
@@ -44,8 +46,8 @@ describeRtl("ddp_cmd", { top: "ddp_cmd", params: { LATENCY: 1234 }, ports: ["clk
       cmd(15, 12),                          // BAD_OP
       ...LIMITS.map((_, i) => cmd(OP.LIMITS_GET, 20 + i, { index: i })),
       cmd(OP.LIMITS_GET, 40, { index: 9 }), // BAD_ARG
-      ...Array.from({ length: 11 }, (_, i) => cmd(OP.STATS_GET, 50 + i, { index: i })),
-      cmd(OP.STATS_GET, 70, { index: 11 }), // BAD_ARG
+      ...Array.from({ length: N_STATS }, (_, i) => cmd(OP.STATS_GET, 50 + i, { index: i })),
+      cmd(OP.STATS_GET, 70, { index: N_STATS }), // BAD_ARG
     ];
     await src.send(cmds);
     const got = await sink.recvMany(cmds.length);
@@ -54,7 +56,7 @@ describeRtl("ddp_cmd", { top: "ddp_cmd", params: { LATENCY: 1234 }, ports: ["clk
       [9, 0, 0n], [10, 0, 0n], [11, 1, 0n], [12, 1, 0n],
       ...LIMITS.map((v, i): [number, number, bigint] => [20 + i, 0, BigInt(v)]),
       [40, 9, 0n],
-      ...Array.from({ length: 11 }, (_, i): [number, number, bigint] => [50 + i, 0, BigInt(10 * (i + 1))]),
+      ...Array.from({ length: N_STATS }, (_, i): [number, number, bigint] => [50 + i, 0, BigInt(10 * (i + 1))]),
       [70, 9, 0n],
     ];
     got.forEach((e, i) => {
