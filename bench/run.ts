@@ -6,12 +6,14 @@ import { benchE2e } from "./e2e.js";
 import { benchNet } from "./net.js";
 import { benchNvme } from "./nvme.js";
 import { benchOffload } from "./offload.js";
+import { benchResync } from "./resync.js";
 import { benchSynth } from "./synth.js";
 
 const sections: [string, () => Promise<unknown>][] = [
   ["Co-simulation bridge", benchCosim],
   ["Offload block line rate and latency (ddp_top, DATA_W 64)", benchOffload],
   ["End to end: target -> wire -> RTL -> driver -> TCP -> host", benchE2e],
+  ["Resync: the loss sweep", () => benchResync({ seed: 1 })],
   ["NVMe/TCP codec and CRC32C (TypeScript)", benchNvme],
   ["Network layer (TypeScript)", benchNet],
   ["Synthesis (Yosys, generic gates and 6-input LUTs)", benchSynth],
