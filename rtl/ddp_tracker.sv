@@ -282,6 +282,7 @@ module ddp_tracker #(
   logic        tracking;    // the context is not in SEARCH (WAIT_CONFIRM included)
   logic [31:0] diff;        // seq - exp
   logic        r1, r2, r34, r4, r5;
+  logic        tmo_sof;     // rule 4 while waiting ended at a boundary more than RESYNC_TIMEOUT past the candidate
   logic        sr_in, sr_gap;   // SEARCH: a frame with payload at or after exp (after: the window restarts)
   logic        frame_track_q, crc_base_q;   // of the frame in S0 (set at its first beat)
   logic        frame_track, crc_base;
@@ -298,9 +299,12 @@ module ddp_tracker #(
     r1       = tracking && f0_plen_q == '0;
     r2       = tracking && !r1 && diff[31];
     r34      = tracking && !r1 && !diff[31];
-    // Rule 4 is not applied while waiting for a confirm: any gap drops the candidate.
-    r4       = r34 && diff != '0 && !w0 && c_rg == ddp_pkg::RG_DATA && diff <= c_rem;
+    // Rule 4 applies while waiting for a confirm too (the candidate survives); other gaps drop it (r5 && w0).
+    r4       = r34 && diff != '0 && c_rg == ddp_pkg::RG_DATA && diff <= c_rem;
     r5       = r34 && diff != '0 && !r4;
+    // The gap may end exactly at a PDU boundary (data end, no DDGST): the timeout check of that boundary, which
+    // the segment chain never sees. (A confirmed context resumes there lazily, through w0 at the next beat.)
+    tmo_sof  = r4 && w0 && !conf_eff && !cfg_ddgst && diff == c_rem && (c_tmo || f0_seq_q - c_cand > TMO);
     sr_in    = !tracking && f0_plen_q != '0 && !diff[31];
     sr_gap   = sr_in && diff != '0;
     sof_rg   = c_rg;
@@ -317,12 +321,12 @@ module ddp_tracker #(
         sof_rem = cfg_ddgst ? 32'd4 : 32'd24;
       end
     end
-    if (r5) begin
+    if (r5 || tmo_sof) begin
       sof_rg   = ddp_pkg::RG_SEARCH;
       sof_wc   = 1'b0;
       sof_conf = 1'b0;
     end
-    if (r5 || sr_gap) sof_win = 5'd0;
+    if (r5 || sr_gap || tmo_sof) sof_win = 5'd0;
     // Frames of a context in SEARCH (or entering it) are scanned: they go through the payload path too.
     frame_track = b0_sof_q ? (r34 || sr_in) : frame_track_q;
     crc_base    = b0_sof_q ? ((r1 || (r34 && !r5)) && !w0) : crc_base_q;
@@ -796,7 +800,7 @@ module ddp_tracker #(
       m_ctx       <= f0_ctx_q;
       m_crc_base  <= live && crc_base && cfg_ddgst;
       m_crc_kill  <= pay && hdr_fail;
-      m_gap       <= live && b0_sof_q && r4;
+      m_gap       <= live && b0_sof_q && r4 && !w0;   // while waiting, ddp_place holds no PDU of the context
       m_hdr_done  <= pay && hdr_done && !w0;
       m_hdr_c2h   <= h_c2h;
       m_hdr_cid   <= h_cid;
@@ -819,7 +823,7 @@ module ddp_tracker #(
       m_rr          <= pay && rr;
       m_rr_seq      <= cd_seq;
       m_st_miss     <= (live && b0_sof_q && r5 && w0) || (pay && miss);
-      m_st_tmo      <= pay && tmo_p;
+      m_st_tmo      <= (live && b0_sof_q && tmo_sof) || (pay && tmo_p);
     end
   end
 

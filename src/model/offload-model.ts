@@ -391,17 +391,18 @@ export class OffloadModel {
         if (c.state === "SEARCH") {
           // Reading: a gap while searching restarts the scan at p (no counter: the context is already in SEARCH).
           this.startScan(c, p);
-        } else if (c.cand) {
-          // Section 7: rule 4 is not applied while waiting; any gap is a miss.
-          this.stats.resyncMisses++;
-          c.cand = undefined;
-          this.startScan(c, p);
         } else if (c.state === "DATA" && ahead <= c.left) {
-          // Rule 4: only data was lost; the PDU's digest can no longer be checked.
+          // Rule 4: only data was lost; the PDU's digest can no longer be checked. Section 7: also while
+          // waiting, the candidate survives (a boundary reached here is handled by track()'s atBoundary).
           c.crcValid = false;
           c.left -= ahead;
           c.dataOff += ahead;
           this.nextRegion(c);
+        } else if (c.cand) {
+          // Section 7: any other gap while waiting is a miss.
+          this.stats.resyncMisses++;
+          c.cand = undefined;
+          this.startScan(c, p);
         } else {
           this.enterSearch(c, w); // rule 5
           this.startScan(c, p);

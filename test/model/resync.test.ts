@@ -297,9 +297,9 @@ describe("resync: confirms that do not match", () => {
     const s = readStream(rng, { hdgst: true, ddgst: false }, 8, 700);
     const r = rig(s);
     const P = s.pdus;
-    // Lost PDU 1's header; candidate PDU 2. Then a gap inside PDU 3's data while waiting: miss, and the next
-    // candidate is PDU 4. The confirm of PDU 2 (now old) is ignored; PDU 4's works.
-    const frames = s.frames([P[1]!.start - 1, P[1]!.start + 30, P[1]!.start + 200, P[2]!.start + 40, P[3]!.data!.at + 100, P[3]!.data!.at + 300, P[4]!.start + 50, P[5]!.start + 10]);
+    // Lost PDU 1's header; candidate PDU 2. Then a gap from inside PDU 3's header while waiting: miss, and the
+    // next candidate is PDU 4. The confirm of PDU 2 (now old) is ignored; PDU 4's works.
+    const frames = s.frames([P[1]!.start - 1, P[1]!.start + 30, P[1]!.start + 200, P[2]!.start + 40, P[3]!.start + 10, P[3]!.data!.at + 300, P[4]!.start + 50, P[5]!.start + 10]);
     r.feed(frames[0]!, () => true);
     r.feed(frames[2]!);
     expect(r.model.trackState(0)?.state).toBe("SEARCH");
@@ -311,8 +311,8 @@ describe("resync: confirms that do not match", () => {
     for (const wrong of [c1 + 1, c1 - 1, s.seq(P[1]!.start), s.seq(P[3]!.start)]) r.confirm(wrong >>> 0);
     expect(r.model.resyncState(0)?.candidate).toEqual({ seq: c1, confirmed: false });
     expect(r.model.stats.resyncConfirms).toBe(0);
-    r.feed(frames[4]!); // into PDU 3's data
-    // frames[5] lost: a gap inside data while waiting is a miss (rule 4 is not applied).
+    r.feed(frames[4]!); // into PDU 3's header
+    // frames[5] lost: a gap that starts in a header while waiting is a miss (not rule 4).
     r.feed(frames[6]!);
     expect(r.model.stats.resyncMisses).toBe(1);
     expect(r.model.stats.searches).toBe(1); // a miss is not a new entry into SEARCH (reading)
@@ -334,20 +334,21 @@ describe("resync: confirms that do not match", () => {
     expect(r.model.events().map((e) => e.kind === EventKind.COMPLETION && e.status)).toEqual([Status.NOT_FOUND, Status.BAD_CTX]);
   });
 
-  it("a gap after the confirm but before the boundary is still a miss (reading)", () => {
+  it("a gap across the data end after the confirm but before the boundary is still a miss", () => {
     const rng = new Rng(seed + 3);
     const s = readStream(rng, { hdgst: false, ddgst: false }, 6, 1000);
     const r = rig(s);
     const P = s.pdus;
-    const frames = s.frames([P[1]!.start + 1, P[1]!.start + 80, P[2]!.start + 40, P[2]!.data!.at + 500, P[2]!.data!.at + 700, P[4]!.start + 30]);
+    // frames[4] = [PDU 2 data + 500, PDU 3 + 1): one byte past PDU 2's data end (no DDGST).
+    const frames = s.frames([P[1]!.start + 1, P[1]!.start + 80, P[2]!.start + 40, P[2]!.data!.at + 500, P[3]!.start + 1, P[4]!.start + 30]);
     r.feed(frames[0]!, () => true);
     r.feed(frames[2]!);
     r.confirm(s.seq(P[2]!.start));
     r.feed(frames[3]!);
-    r.feed(frames[5]!); // frames[4] lost, inside PDU 2's data
+    r.feed(frames[5]!); // frames[4] lost
     expect(r.model.stats).toMatchObject({ resyncConfirms: 1, resyncMisses: 1 });
-    // The scan restarted at the gap and finds PDU 3's header.
-    expect(r.resyncEvents()).toEqual([s.seq(P[2]!.start), s.seq(P[3]!.start)]);
+    // The scan restarted at the gap (PDU 3 + 1) and finds PDU 4's header.
+    expect(r.resyncEvents()).toEqual([s.seq(P[2]!.start), s.seq(P[4]!.start)]);
     expect(r.feed(frames[6]!).cqe.nseg).toBe(0);
   });
 });
@@ -544,5 +545,115 @@ describe("resync: false candidates, misses, timeouts", () => {
     r.feed(frames[3]!); // the late one: old now
     r.confirm(s.seq(P[3]!.start));
     for (const f of frames.slice(5)) r.feed(f, (i) => i >= 4);
+  });
+});
+
+describe("resync: data-only gaps while waiting (rule 4 keeps the candidate)", () => {
+  // Large PDUs (as nvmet and SPDK send a read): a second loss lands in the candidate PDU's data before the
+  // host's confirm arrives. Candidate PDU 2 (PDU 1's header lost); then a gap inside PDU 2's data.
+  for (const d of digestCombos) {
+    it(`a gap inside the candidate's data keeps it; the confirm is accepted; offload resumes at PDU 3 (hdgst ${d.hdgst}, ddgst ${d.ddgst})`, () => {
+      const rng = new Rng(seed + 20 + (d.hdgst ? 1 : 0) + (d.ddgst ? 2 : 0));
+      const s = readStream(rng, d, 6, 3000);
+      const r = rig(s);
+      const P = s.pdus;
+      const x = P[2]!.data!.at;
+      // [0, P1-5) | lost [P1-5, P1+50) | [P1+50, x+100) | [x+100, x+1000) | lost [x+1000, x+2000) | [x+2000, x+2500) | 700-byte frames
+      const cuts = [P[1]!.start - 5, P[1]!.start + 50, x + 100, x + 1000, x + 2000, x + 2500];
+      for (let c = x + 2500 + 700; c < s.bytes.length; c += 700) cuts.push(c);
+      const frames = s.frames(cuts);
+      r.feed(frames[0]!, (i) => i <= 1);
+      const cand = s.seq(P[2]!.start);
+      expect(r.feed(frames[2]!).cqe).toMatchObject({ resync: true, resyncSeq: cand, nseg: 0, crcOk: false });
+      expect(r.resyncEvents()).toEqual([cand]);
+      r.feed(frames[3]!);
+      const g = r.feed(frames[5]!); // frames[4] lost: 1000 bytes inside PDU 2's data
+      expect(g.cqe).toMatchObject({ nseg: 0, crcOk: false, resync: false });
+      expect(r.model.trackState(0)).toEqual({ state: "WAIT_CONFIRM", exp: s.seq(x + 2500) });
+      expect(r.model.resyncState(0)?.candidate).toEqual({ seq: cand, confirmed: false });
+      // The kept gap counts in ooo_packets (as rule 4 does), in nothing else.
+      expect(r.model.stats).toMatchObject({ oooPackets: 2, resyncMisses: 0, searches: 1, rxNvmeTcpDrop: 1, rxNvmeTcpResync: 1 });
+      r.confirm(cand);
+      expect(r.model.stats.resyncConfirms).toBe(1);
+      for (const f of frames.slice(6)) {
+        const from = parseFrame(f).tcp!.seq;
+        const res = r.feed(f, (i) => i >= 3);
+        // Normal tracking from PDU 3's header on; the frame holding that boundary still has crc_ok 0.
+        expect(res.cqe.crcOk).toBe(d.ddgst && ((from - s.isn) >>> 0) >= P[3]!.start);
+      }
+      expect(r.resyncEvents()).toEqual([]);
+      r.checkBuffer();
+      expect(r.model.stats).toMatchObject({ rxNvmeTcpBytes: r.placedBytes(), pdusCrcOk: d.ddgst ? 3 : 0, pdusCrcBad: 0, resyncMisses: 0 });
+      expect(r.model.trackState(0)).toEqual({ state: "HEADER", exp: s.seq(s.bytes.length) });
+    });
+
+    it(`a gap reaching one byte past the candidate's data end is a miss (hdgst ${d.hdgst}, ddgst ${d.ddgst})`, () => {
+      const rng = new Rng(seed + 30 + (d.hdgst ? 1 : 0) + (d.ddgst ? 2 : 0));
+      const s = readStream(rng, d, 6, 3000);
+      const r = rig(s);
+      const P = s.pdus;
+      const end = P[2]!.data!.at + 3000; // PDU 2's data end: its DDGST, or PDU 3's header
+      // lost [end - 700, end + 1): with DDGST the gap ends in the digest (the scan restarts there and finds
+      // PDU 3), without in PDU 3's header (the scan restarts past its first byte and finds PDU 4).
+      const k = d.ddgst ? 3 : 4;
+      const frames = s.frames([P[1]!.start - 5, P[1]!.start + 50, P[2]!.data!.at + 100, end - 700, end + 1, P[4]!.start + 30]);
+      r.feed(frames[0]!, (i) => i <= 1);
+      r.feed(frames[2]!);
+      expect(r.resyncEvents()).toEqual([s.seq(P[2]!.start)]);
+      r.feed(frames[3]!);
+      expect(r.feed(frames[5]!).cqe).toMatchObject({ resync: true, resyncSeq: s.seq(P[k]!.start), nseg: 0 });
+      expect(r.model.stats).toMatchObject({ oooPackets: 2, resyncMisses: 1, searches: 1, rxNvmeTcpResync: 2 });
+      r.confirm(s.seq(P[2]!.start)); // the dropped candidate: ignored
+      expect(r.model.stats.resyncConfirms).toBe(0);
+      r.confirm(s.seq(P[k]!.start));
+      r.feed(frames[6]!, (i) => i >= 5);
+      r.checkBuffer();
+    });
+  }
+
+  for (const ddgst of [false, true]) {
+    it(`a gap ending exactly at the data end keeps the candidate; confirmed, the next PDU is placed from the frame after the gap (ddgst ${ddgst})`, () => {
+      const d = { hdgst: false, ddgst };
+      const rng = new Rng(seed + 40 + (ddgst ? 1 : 0));
+      const s = readStream(rng, d, 5, 3000);
+      const r = rig(s);
+      const P = s.pdus;
+      const end = P[2]!.data!.at + 3000;
+      // lost [end - 1000, end): the next frame starts at the DDGST (ddgst) or exactly at PDU 3's header.
+      const frames = s.frames([P[1]!.start - 5, P[1]!.start + 50, P[2]!.data!.at + 100, end - 1000, end, P[3]!.data!.at + 500, P[4]!.start]);
+      r.feed(frames[0]!, (i) => i <= 1);
+      r.feed(frames[2]!);
+      r.confirm(s.seq(P[2]!.start)); // confirmed while PDU 2 is in progress
+      r.feed(frames[3]!);
+      const b = r.feed(frames[5]!, (i) => i === 3); // frames[4] lost
+      expect(b.cqe.crcOk, "the frame holding the boundary").toBe(false);
+      expect(r.model.stats).toMatchObject({ resyncConfirms: 1, resyncMisses: 0, oooPackets: 2 });
+      const next = r.feed(frames[6]!, (i) => i === 3);
+      expect(next.cqe.crcOk).toBe(ddgst);
+      r.feed(frames[7]!, (i) => i >= 3);
+      r.checkBuffer();
+      expect(r.model.stats).toMatchObject({ rxNvmeTcpBytes: r.placedBytes(), pdusCrcOk: ddgst ? 2 : 0 });
+    });
+  }
+
+  it("a gap ending exactly at a boundary more than RESYNC_TIMEOUT past an unconfirmed candidate times it out there", () => {
+    const d = { hdgst: false, ddgst: false };
+    const rng = new Rng(seed + 50);
+    const s = readStream(rng, d, 5, 3000);
+    const r = rig(s, { resyncTimeout: 2000 });
+    const P = s.pdus;
+    const end = P[2]!.data!.at + 3000; // = PDU 3's start, 3024 bytes past the candidate
+    expect(end).toBe(P[3]!.start);
+    const frames = s.frames([P[1]!.start - 5, P[1]!.start + 50, P[2]!.data!.at + 100, end - 1000, end, P[3]!.data!.at + 500]);
+    r.feed(frames[0]!, (i) => i <= 1);
+    r.feed(frames[2]!);
+    expect(r.resyncEvents()).toEqual([s.seq(P[2]!.start)]);
+    r.feed(frames[3]!);
+    // frames[4] lost: the scan restarts at PDU 3's header (the boundary), the next candidate, in this frame.
+    expect(r.feed(frames[5]!).cqe).toMatchObject({ resync: true, resyncSeq: s.seq(P[3]!.start), nseg: 0 });
+    expect(r.model.stats).toMatchObject({ resyncTimeouts: 1, resyncMisses: 0, rxNvmeTcpResync: 2, oooPackets: 2 });
+    r.confirm(s.seq(P[3]!.start));
+    r.feed(frames[6]!, (i) => i >= 4);
+    r.checkBuffer();
   });
 });

@@ -209,3 +209,129 @@ describeRtl("ddp_tracker resync scan", { top: "ddp_tracker", ports: ["clk"] }, (
     await ClockCycles(dut.signal("clk"), 5);
   });
 });
+
+// Contract section 7: a data-only gap (rule 4) while waiting for a confirm keeps the candidate. Large C2HData
+// PDUs (HDGST off); PDU 1's header is lost, so the candidate is PDU 2. Expectations from the PDU layout:
+// the candidate seq, which headers / data bytes are reported after the confirm, the counters' pulses.
+describeRtl("ddp_tracker resync across data-only gaps", { top: "ddp_tracker", params: { RESYNC_TIMEOUT: 2000 }, ports: ["clk"] }, (rtl) => {
+  rtl.test("a gap inside the candidate's data keeps it; across the data end it is a miss; at a boundary: resume or timeout", async ({ dut, rng }) => {
+    const src = new Beat.Source(dut, "s");
+    const mon = new Out.Monitor(dut, "m");
+    dut.setValue("adv", 1);
+    dut.setValue("lk_hit", 1);
+    dut.setValue("lk_idx", 3);
+    dut.setValue("cfg_hdgst", 0);
+    dut.setValue("cfg_cpda", 0);
+    dut.setValue("rs_valid", 0);
+    dut.setValue("rs_idx", 3);
+    const SIZES = [100, 3000, 3000, 3000, 200];
+
+    const scenario = async (ddgst: boolean, lose: (P: Pdu[], hdrs: number[]) => [number, number], confirmAfterGap: boolean) => {
+      dut.setValue("cfg_ddgst", ddgst ? 1 : 0);
+      const isn = rng.u32();
+      dut.setValue("init_valid", 1);
+      dut.setValue("init_idx", 3);
+      dut.setValue("init_seq", isn);
+      await RisingEdge(dut.signal("clk"));
+      dut.setValue("init_valid", 0);
+      const parts: Uint8Array[] = [];
+      const P: Pdu[] = [];
+      const hdrs: number[] = [];
+      let at = 0;
+      let datao = 0;
+      for (const len of SIZES) {
+        const b = encodePdu({ kind: "C2HData", cccid: 0x55, datao, last: false, success: false, data: rng.bytes(len) }, { hdgst: false, ddgst });
+        hdrs.push(at);
+        P.push({ start: at + b[3]!, datal: len, cid: 0x55, datao, ddgst: 0 });
+        parts.push(b);
+        at += b.length;
+        datao += len;
+      }
+      const stream = new Uint8Array(at);
+      let o = 0;
+      for (const p of parts) { stream.set(p, o); o += p.length; }
+      const [g0, g1] = lose(P, hdrs);
+      const starts: Array<{ first: number; poff: number; s0: number }> = [];
+      const outsOf: OutTx[][] = [];
+      const send = async (from: number, to: number): Promise<OutTx[]> => {
+        const frame = buildTcpFrame({ ...flow, seq: (isn + from) >>> 0, ack: 0, flags: { ack: true }, payload: stream.subarray(from, to) });
+        const beats = beatsOf(frame, (isn + from) >>> 0);
+        starts.push({ first: 0, poff: parseFrame(frame).payloadOffset, s0: from });
+        await src.send(beats);
+        const outs = await mon.recvMany(beats.length);
+        outsOf.push(outs);
+        return outs;
+      };
+      const confirm = async (seq: number): Promise<void> => {
+        dut.setValue("rs_valid", 1);
+        dut.setValue("rs_seq", seq >>> 0);
+        await RisingEdge(dut.signal("clk"));
+        dut.setValue("rs_valid", 0);
+        await ClockCycles(dut.signal("clk"), 2);
+      };
+      const count = (outs: OutTx[], f: keyof OutTx["values"]): number => outs.filter((x) => x.values[f] === 1n).length;
+      // [0, H1 - 5) | lost [H1 - 5, H1 + 50) | [H1 + 50, P2 + 100) | [P2 + 100, g0) | lost [g0, g1) | [g1, ...) in 700-byte frames
+      await send(0, hdrs[1]! - 5);
+      const c = await send(hdrs[1]! + 50, P[2]!.start + 100);
+      expect(c.filter((x) => x.values.rr === 1n).map((x) => Number(x.values.rr_seq)), "candidate").toEqual([(isn + hdrs[2]!) >>> 0]);
+      await send(P[2]!.start + 100, g0);
+      const cand = (isn + hdrs[2]!) >>> 0;
+      if (!confirmAfterGap) await confirm(cand);
+      const after: OutTx[] = [];
+      let firstAfter: OutTx[] = [];
+      for (let s = g1; s < stream.length; s += 700) {
+        const outs = await send(s, Math.min(stream.length, s + 700));
+        if (s === g1) {
+          firstAfter = outs;
+          if (confirmAfterGap) await confirm(cand);
+        }
+        after.push(...outs);
+      }
+      const seen = collect(outsOf.slice(2).flat(), starts.slice(2));
+      return { P, hdrs, isn, firstAfter, after, seen, count, stream };
+    };
+
+    for (const ddgst of [false, true]) {
+      // 1. A gap of 1000 bytes inside PDU 2's data, then the confirm: kept; PDU 3 and 4 are reported.
+      {
+        const r = await scenario(ddgst, (P) => [P[2]!.start + 1000, P[2]!.start + 2000], true);
+        expect([r.count(r.firstAfter, "st_ooo"), r.count(r.firstAfter, "st_miss"), r.count(r.firstAfter, "gap"), r.count(r.firstAfter, "st_search")], `ddgst ${ddgst}: kept gap: ooo, miss, gap, search`).toEqual([1, 0, 0, 0]);
+        expect(r.count(r.after, "rr") + r.count(r.after, "st_miss") + r.count(r.after, "st_tmo"), "no new candidate, miss or timeout").toBe(0);
+        const hd = r.after.filter((x) => x.values.hdr_done === 1n).map((x) => [Number(x.values.hdr_datao), Number(x.values.hdr_datal)]);
+        expect(hd, "headers reported after the confirm").toEqual([3, 4].map((i) => [r.P[i]!.datao, r.P[i]!.datal]));
+        const want = new Map<number, number>();
+        for (const i of [3, 4]) for (let k = 0; k < r.P[i]!.datal; k++) want.set(r.P[i]!.start + k, k);
+        expect([...r.seen.entries()].sort((a, b) => a[0] - b[0]), "data bytes reported: PDUs 3 and 4").toEqual([...want.entries()].sort((a, b) => a[0] - b[0]));
+        expect(r.count(r.after, "g_done"), "digests").toBe(ddgst ? 2 : 0);
+      }
+      // 2. A gap from PDU 2's data to one byte past its data end: a miss; the scan restarts there.
+      {
+        const r = await scenario(ddgst, (P) => [P[2]!.start + 2000, P[2]!.start + 3000 + 1], true);
+        expect([r.count(r.firstAfter, "st_ooo"), r.count(r.firstAfter, "st_miss"), r.count(r.firstAfter, "st_search")], `ddgst ${ddgst}: miss`).toEqual([1, 1, 0]);
+        // With DDGST the gap ends in the digest and PDU 3's header is the next candidate; without, the scan
+        // starts one byte into PDU 3's header and finds PDU 4's. (PDU 3, 3028 bytes, is then unconfirmed past
+        // RESYNC_TIMEOUT at PDU 4's header: a timeout, and PDU 4 is the next candidate.)
+        const next = ddgst ? [3, 4] : [4];
+        expect(r.after.filter((x) => x.values.rr === 1n).map((x) => Number(x.values.rr_seq)), "next candidates").toEqual(next.map((i) => (r.isn + r.hdrs[i]!) >>> 0));
+        expect(r.count(r.after, "st_tmo"), "timeouts").toBe(next.length - 1);
+        expect(r.count(r.after, "hdr_done") + r.count(r.after, "d_valid"), "nothing reported (the late confirm is for the dropped candidate)").toBe(0);
+      }
+    }
+    // 3. No DDGST, a gap ending exactly at PDU 2's data end = PDU 3's header (the boundary is the next frame's
+    // first byte). Confirmed before: PDU 3 on is reported from that frame on. Not confirmed: 3024 bytes past the candidate > RESYNC_TIMEOUT 2000, a timeout there and PDU 3 is the candidate.
+    {
+      const r = await scenario(false, (P) => [P[2]!.start + 1000, P[2]!.start + 3000], false);
+      expect([r.count(r.firstAfter, "st_ooo"), r.count(r.firstAfter, "st_miss"), r.count(r.firstAfter, "st_tmo")], "boundary, confirmed").toEqual([1, 0, 0]);
+      expect(r.firstAfter.filter((x) => x.values.hdr_done === 1n).map((x) => Number(x.values.hdr_datao)), "PDU 3 in the first frame").toEqual([r.P[3]!.datao]);
+      expect(r.count(r.after, "hdr_done"), "PDUs 3 and 4").toBe(2);
+    }
+    {
+      const r = await scenario(false, (P) => [P[2]!.start + 1000, P[2]!.start + 3000], true);
+      expect([r.count(r.firstAfter, "st_ooo"), r.count(r.firstAfter, "st_miss"), r.count(r.firstAfter, "st_tmo")], "boundary, timeout").toEqual([1, 0, 1]);
+      expect(r.firstAfter.filter((x) => x.values.rr === 1n).map((x) => Number(x.values.rr_seq)), "candidate at the boundary").toEqual([(r.isn + r.hdrs[3]!) >>> 0]);
+      // The confirm after that frame is for the timed-out candidate: ignored.
+      expect(r.count(r.after, "hdr_done") + r.count(r.after, "d_valid"), "nothing reported").toBe(0);
+    }
+    await ClockCycles(dut.signal("clk"), 5);
+  });
+});
