@@ -10,9 +10,9 @@
 // retransmits them later) and the read loop with the end-to-end invariants.
 
 import { pathToFileURL } from "node:url";
-import { type AsyncEvent, type CommandBatch, type FrameBatch, type OffloadDevice, openDevice } from "../src/device/index.js";
+import { type FrameBatch, type OffloadDevice, openDevice, PassThroughDevice } from "../src/device/index.js";
 import { HostMemory } from "../src/model/host-memory.js";
-import { type CommandInput, Op, STAT_NAMES, Status } from "../src/model/protocol.js";
+import { Op, STAT_NAMES, Status } from "../src/model/protocol.js";
 import { ParseError } from "../src/net/errors.js";
 import { parseFrame } from "../src/net/frame.js";
 import { seqDiff } from "../src/net/seq.js";
@@ -43,27 +43,13 @@ export interface FrameRecord extends FrameInfo {
 /** Returns how many frames later a frame should go to the device (a loss with late retransmission), or 0. */
 export type HoldPolicy = (f: FrameInfo) => number;
 
-export class RecordingDevice implements OffloadDevice {
+export class RecordingDevice extends PassThroughDevice {
   readonly records: FrameRecord[] = [];
   hold: HoldPolicy | undefined;
   /** Frames the hold policy delayed. */
   held = 0;
 
-  constructor(readonly inner: OffloadDevice) {}
-
-  get kind(): OffloadDevice["kind"] {
-    return this.inner.kind;
-  }
-
-  get memory(): OffloadDevice["memory"] {
-    return this.inner.memory;
-  }
-
-  commands(beats: readonly CommandInput[]): Promise<CommandBatch> {
-    return this.inner.commands(beats);
-  }
-
-  async frames(frames: readonly Uint8Array[]): Promise<FrameBatch> {
+  override async frames(frames: readonly Uint8Array[]): Promise<FrameBatch> {
     const infos = frames.map(info);
     // Held frames go out `d` frames later (or at the end of the batch): TCP then sees a gap, then the data.
     let order = frames.map((_, i) => i);
@@ -98,14 +84,6 @@ export class RecordingDevice implements OffloadDevice {
       });
     });
     return batch;
-  }
-
-  drain(): Promise<AsyncEvent[]> {
-    return this.inner.drain();
-  }
-
-  close(): Promise<void> {
-    return this.inner.close();
   }
 }
 

@@ -2,8 +2,8 @@
 // needs and the device does not count: the frame's size, its flow and TCP payload range, and whether the
 // device placed any of it. Frames that do not parse as TCP are counted in bytes only.
 
-import type { AsyncEvent, CommandBatch, FrameBatch, OffloadDevice } from "../device/device.js";
-import type { CommandInput } from "../model/protocol.js";
+import type { FrameBatch } from "../device/device.js";
+import { PassThroughDevice } from "../device/pass-through.js";
 import { ParseError } from "../net/errors.js";
 import { flowKey, parseFrame } from "../net/frame.js";
 
@@ -14,26 +14,12 @@ export interface FrameRecord {
   placed: boolean;
 }
 
-export class CountingDevice implements OffloadDevice {
+export class CountingDevice extends PassThroughDevice {
   readonly records: FrameRecord[] = [];
   frameBytes = 0;
   frameCount = 0;
 
-  constructor(readonly inner: OffloadDevice) {}
-
-  get kind(): OffloadDevice["kind"] {
-    return this.inner.kind;
-  }
-
-  get memory(): OffloadDevice["memory"] {
-    return this.inner.memory;
-  }
-
-  commands(beats: readonly CommandInput[]): Promise<CommandBatch> {
-    return this.inner.commands(beats);
-  }
-
-  async frames(frames: readonly Uint8Array[]): Promise<FrameBatch> {
+  override async frames(frames: readonly Uint8Array[]): Promise<FrameBatch> {
     const batch = await this.inner.frames(frames);
     frames.forEach((f, i) => {
       this.frameBytes += f.length;
@@ -50,13 +36,5 @@ export class CountingDevice implements OffloadDevice {
       this.records.push({ flow, seq: parsed.tcp.seq, payload: parsed.payload.length, placed: (batch.frames[i]?.cqe.nseg ?? 0) > 0 });
     });
     return batch;
-  }
-
-  drain(): Promise<AsyncEvent[]> {
-    return this.inner.drain();
-  }
-
-  close(): Promise<void> {
-    return this.inner.close();
   }
 }

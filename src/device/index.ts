@@ -9,6 +9,7 @@ import { RtlDevice, type RtlDeviceOptions } from "./rtl-device.js";
 
 export * from "./device.js";
 export * from "./model-device.js";
+export * from "./pass-through.js";
 export * from "./rtl-codec.js";
 export * from "./rtl-device.js";
 
