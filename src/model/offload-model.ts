@@ -660,18 +660,25 @@ export class OffloadModel {
 
 type OkFrame = ParsedFrame & { ip: NonNullable<ParsedFrame["ip"]>; tcp: NonNullable<ParsedFrame["tcp"]> };
 
-/** The parser's verdict: a TCP segment that parsed, IPv4 header and TCP checksums good, not a fragment. */
+/**
+ * The parser's verdict (contract section 4): a TCP segment that parsed, IPv4 header and TCP checksums good, not
+ * a fragment, no IPv6 extension header; TCP options are stepped over, not interpreted.
+ */
 function verdictOk(bytes: Uint8Array): OkFrame | undefined {
   let f: ParsedFrame;
   try {
-    f = parseFrame(bytes);
+    f = parseFrame(bytes, { skipTcpOptions: true });
   } catch (e) {
     if (e instanceof ParseError) return undefined;
     throw e;
   }
   if (!f.ip || !f.tcp || f.ip.isFragment || !f.checksumOk) return undefined;
+  if (f.ip.version === 6 && f.ip.headerLength !== IPV6_HEADER_LENGTH) return undefined;
   return f as OkFrame;
 }
+
+/** The fixed IPv6 header; anything longer carries extension headers. */
+const IPV6_HEADER_LENGTH = 40;
 
 /** Reading: for IPv4 only bits 31:0 of the address fields count. */
 function flowKeyOf(version: 4 | 6, src: bigint, dst: bigint, srcPort: number, dstPort: number): string {

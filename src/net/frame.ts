@@ -413,7 +413,15 @@ class Reader {
   }
 }
 
-export function parseFrame(bytes: Uint8Array): ParsedFrame {
+export interface ParseOptions {
+  /**
+   * Leave TCP options uninterpreted (`options` is empty): a NIC parser steps over them with the data offset and
+   * does not reject a malformed one. Default false: options are decoded and checked.
+   */
+  skipTcpOptions?: boolean;
+}
+
+export function parseFrame(bytes: Uint8Array, opts: ParseOptions = {}): ParsedFrame {
   const r = new Reader(bytes);
   r.need("eth", 0, ETH_HEADER, "Ethernet header");
   let etherType = r.u16(12);
@@ -447,7 +455,7 @@ export function parseFrame(bytes: Uint8Array): ParsedFrame {
     return pseudoHeaderSum(src, dst, ip.protocol, l3End - l4Offset);
   };
   if (ip.protocol === IPPROTO.tcp) {
-    const tcp = parseTcp(r, l4Offset, l3End, pseudo());
+    const tcp = parseTcp(r, l4Offset, l3End, pseudo(), opts.skipTcpOptions ?? false);
     frame.tcp = tcp;
     frame.l4Offset = l4Offset;
     frame.payloadOffset = l4Offset + tcp.headerLength;
@@ -540,7 +548,7 @@ function parseIpv6(r: Reader, o: number): ParsedIpv6 {
   };
 }
 
-function parseTcp(r: Reader, o: number, end: number, pseudoSum: number): ParsedTcp {
+function parseTcp(r: Reader, o: number, end: number, pseudoSum: number, skipOptions: boolean): ParsedTcp {
   if (o + TCP_HEADER > end) throw new ParseError("tcp", o, `TCP header needs 20 bytes, the IP payload has ${end - o}`);
   const headerLength = (r.u8(o + 12) >>> 4) * 4;
   if (headerLength < TCP_HEADER) throw new ParseError("tcp", o + 12, `data offset gives header length ${headerLength} < 20`);
@@ -563,7 +571,7 @@ function parseTcp(r: Reader, o: number, end: number, pseudoSum: number): ParsedT
     },
     window: r.u16(o + 14),
     urgent: r.u16(o + 18),
-    options: parseTcpOptions(r, o + TCP_HEADER, o + headerLength),
+    options: skipOptions ? [] : parseTcpOptions(r, o + TCP_HEADER, o + headerLength),
     headerLength,
     checksum: r.u16(o + 16),
     checksumOk: sumVerifies(sumWords(r.bytes, o, end, pseudoSum)),

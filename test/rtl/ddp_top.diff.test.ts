@@ -17,7 +17,7 @@ import { ScenarioBuilder, type Scenario } from "./traffic/scenario.js";
 import { flowAddress, TargetFlow } from "./traffic/target.js";
 import { withIpv6HopByHop, withMalformedTcpOption } from "./traffic/frames.js";
 import { buildTcpFrame } from "../../src/net/frame.js";
-import { type Cqe, EventKind, Op, STAT_NAMES, Status, tagSetup, tagTeardown } from "../../src/model/protocol.js";
+import { EventKind, Op, STAT_NAMES, Status, tagSetup, tagTeardown } from "../../src/model/protocol.js";
 import { Rng } from "../../src/util/rng.js";
 import { lineRate } from "./traffic/line-rate.js";
 
@@ -131,15 +131,11 @@ describeRtl("ddp_top vs model", { top: "ddp_top" }, (rtl) => {
     });
   }
 
-  // KNOWN DIVERGENCES between the model and the RTL (readings of the contract, reported; not RTL bugs per se).
-  // Each test asserts that the divergence is still there; when the model or the RTL changes, it fails: then
-  // turn it into a plain differential check.
-  //  D1: a TCP segment with a malformed option (length running past the header), checksums valid: the model's
-  //      verdict (parseFrame) throws -> passthrough; the RTL skips option bytes -> a verdict-ok frame, placed.
-  //  D2: an IPv6 frame with a hop-by-hop extension header before TCP: the model's parseFrame follows it ->
-  //      placed; the RTL parser does not follow extension headers -> passthrough (hit 0).
-  for (const [name, variant] of [["D1 malformed TCP option", withMalformedTcpOption], ["D2 IPv6 hop-by-hop header", withIpv6HopByHop]] as const) {
-    rtl.test(`KNOWN DIVERGENCE ${name} (expected to show it)`, async ({ harness, seed }) => {
+  // Verdict corner cases where a model built on a strict parser and the RTL once disagreed (contract section 4
+  // now settles both): a malformed TCP option with valid checksums is stepped over (verdict ok, data placed);
+  // an IPv6 hop-by-hop extension header makes the verdict not ok (passthrough).
+  for (const [name, variant, placed] of [["malformed TCP option", withMalformedTcpOption, true], ["IPv6 hop-by-hop header", withIpv6HopByHop, false]] as const) {
+    rtl.test(`verdict: ${name}`, async ({ harness, seed }) => {
       const rng = new Rng(seed);
       const g = new Gen(rng, name);
       const flow = new TargetFlow({ rng: rng.fork(), addr: flowAddress(4, "v6"), hdgst: false, ddgst: false, isn: rng.u32(), c2hDataSize: 8192 });
@@ -150,11 +146,8 @@ describeRtl("ddp_top vs model", { top: "ddp_top" }, (rtl) => {
       const frames = flow.cut(burst.stream, burst.seq, []);
       g.b.frames([variant(frames[0]!), ...frames.slice(1)]);
       const r = await check(harness, g.b.build());
-      const cqe = r.details.find((x) => x.what === "CQE differs");
-      expect(cqe, describeReport(r)).toBeDefined();
-      const [want, got] = [cqe!.expected as Cqe, cqe!.got as Cqe];
-      if (name.startsWith("D1")) expect([want.hit, got.hit, got.nseg]).toEqual([false, true, 1]);
-      else expect([want.hit, want.nseg, got.hit]).toEqual([true, 1, false]);
+      expect(r.mismatches, describeReport(r)).toBe(0);
+      expect(r.model.stats.passthrough > 0, "the variant frame passed through").toBe(!placed);
     });
   }
 
