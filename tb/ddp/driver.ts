@@ -33,7 +33,7 @@ import {
   isMalformed,
   Layout,
   type Malformed,
-} from "./codec.js";
+} from "../../src/device/index.js";
 
 /** BFM names as tb/ (kind:prefix), so describeRtl's per-test reset finds and clears them. */
 const BFM = {
