@@ -26,6 +26,7 @@ import {
   Op,
   resync,
   type SglEntry,
+  sglSlices,
   STAT_NAMES,
   Status,
   type StatusCode,
@@ -409,22 +410,9 @@ export class NicDriver implements UlpDdpDevOps {
 
 /** Placed bytes [off, off + len) of a buffer as fragments, one per SGL entry they touch. */
 export function placedFrags(sgl: readonly SglEntry[], off: number, len: number): SkbFrag[] {
-  const out: SkbFrag[] = [];
-  let skip = off;
-  let left = len;
-  for (const e of sgl) {
-    if (left === 0) break;
-    if (skip >= e.len) {
-      skip -= e.len;
-      continue;
-    }
-    const n = Math.min(e.len - skip, left);
-    out.push({ kind: "placed", addr: e.addr + BigInt(skip), len: n });
-    left -= n;
-    skip = 0;
-  }
-  if (left > 0) throw new DeviceError(`placed bytes [${off}, +${len}) beyond the SGL`);
-  return out;
+  const pieces = sglSlices(sgl, off, len);
+  if (pieces.reduce((n, p) => n + p.len, 0) < len) throw new DeviceError(`placed bytes [${off}, +${len}) beyond the SGL`);
+  return pieces.map((p) => ({ kind: "placed", addr: p.addr, len: p.len }));
 }
 
 function capsOf(data: number): UlpDdpDevCaps {

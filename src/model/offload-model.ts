@@ -32,6 +32,7 @@ import {
   Op,
   type Segment,
   type SglEntry,
+  sglSlices,
   STAT_NAMES,
   type Stats,
   Status,
@@ -641,19 +642,11 @@ export class OffloadModel {
     w.segs.push({ cid: c.cid, bufOff, frameOff, len: m });
     w.keep.fill(0, frameOff, frameOff + m);
     w.placed += m;
-    // Walk the SGL: the segment becomes one write per SGL entry it touches.
-    let skip = bufOff;
+    // The segment becomes one write per SGL entry it touches.
     let done = 0;
-    for (const e of t.sgl) {
-      if (done === m) break;
-      if (skip >= e.len) {
-        skip -= e.len;
-        continue;
-      }
-      const k = Math.min(e.len - skip, m - done);
-      w.dma.push({ addr: e.addr + BigInt(skip), data: w.bytes.slice(frameOff + done, frameOff + done + k) });
-      done += k;
-      skip = 0;
+    for (const piece of sglSlices(t.sgl, bufOff, m)) {
+      w.dma.push({ addr: piece.addr, data: w.bytes.slice(frameOff + done, frameOff + done + piece.len) });
+      done += piece.len;
     }
   }
 }

@@ -175,6 +175,28 @@ export interface SglEntry {
   len: number;
 }
 
+/**
+ * Where buffer bytes [off, off + len) live: one {addr, len} piece per SGL entry they touch, in order. Fewer bytes
+ * than `len` in total when the range runs past the SGL's end (callers decide whether that is an error).
+ */
+export function sglSlices(sgl: readonly SglEntry[], off: number, len: number): SglEntry[] {
+  const out: SglEntry[] = [];
+  let skip = off;
+  let left = len;
+  for (const e of sgl) {
+    if (left === 0) break;
+    if (skip >= e.len) {
+      skip -= e.len;
+      continue;
+    }
+    const n = Math.min(e.len - skip, left);
+    out.push({ addr: e.addr + BigInt(skip), len: n });
+    left -= n;
+    skip = 0;
+  }
+  return out;
+}
+
 /** The beats of one TAG_SETUP: one per SGL entry, `last` on the final one. */
 export function tagSetup(a: { tag?: number; ctx: number; cid: number; sgl: readonly SglEntry[] }): CommandInput[] {
   return a.sgl.map((e, i) => ({
