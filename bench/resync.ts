@@ -440,7 +440,7 @@ export async function benchResync(options: { seed?: number; rtl?: boolean; reads
   const rtlRows: SweepRow[] = [];
   if (options.rtl ?? true) {
     for (const pdu of [READ_BYTES, PDU]) {
-      const c: PointConfig = { backend: "rtl", mss: 1460, rate: 0.01, seed: seed + 1560, reads: 16, inFlight: 16, session: { c2hDataSize: pdu } };
+      const c: PointConfig = { backend: "rtl", mss: 1460, rate: 0.01, seed: seed + 1560, reads, inFlight: 16, session: { c2hDataSize: pdu } };
       const r = await point(c, rtlRows);
       console.log(`(RTL point ${rtlRows.length}: ${r.wallSeconds.toFixed(1)} s wall)`);
       await point({ ...c, backend: "model" }, rtlRows);
