@@ -5,6 +5,8 @@
 //       read and written every beat like the tracker's. A header that passed this beat starts a new PDU:
 //       CRC = 0xFFFFFFFF, crc_valid = 1, and for a C2HData the tag CAM lookup (combinational) decides once
 //       whether its data is placed: nvme-tcp cap active, (ctx, cid) valid, datao + datal <= total length.
+//       With s_gap in the same beat (a first beat, no data) it is a resync confirm resuming inside the PDU
+//       (contract section 7): the same decision, but crc_valid = 0.
 //       The beat's data lanes [d_lo, d_lo + d_cnt) are shifted to lane 0 and fed to the CRC32C core with a
 //       byte count; a digest completing in this beat is compared with the CRC after this beat's data. A teardown
 //       or context delete (inval) clears the place decision of every PDU that used the entry, at once.
@@ -168,7 +170,7 @@ module ddp_place #(
     e_end = {1'b0, s_hdr_datao} + {1'b0, s_hdr_datal};
     if (s_hdr_done) begin
       e_crc_in = CRC_INIT;
-      e_crcv   = 1'b1;
+      e_crcv   = !s_gap;   // with a gap: a resync resume inside the PDU (its earlier bytes were never checked)
       e_place  = s_hdr_c2h && caps[ddp_pkg::CAP_NVME_TCP] && lk_hit && e_end <= {1'b0, lk_total} && !inval[lk_idx];
       e_tag    = lk_idx;
       e_cid    = s_hdr_cid;

@@ -92,7 +92,7 @@ module ddp_tracker #(
   output logic              m_crc_base,   // frame: DDGST negotiated and handled by rule 1, 3 or 4 while tracking
   output logic              m_crc_kill,   // beat: a header failed its check (crc_ok = 0 for the frame)
   output logic              m_gap,        // first beat: rule 4, the current PDU's digest is unverifiable
-  output logic              m_hdr_done,   // beat: a header passed its check
+  output logic              m_hdr_done,   // beat: a header passed its check (with m_gap: a resync resume, section 7)
   output logic              m_hdr_c2h,    //   and it is a C2HData
   output logic [15:0]       m_hdr_cid,
   output logic [31:0]       m_hdr_datao,
@@ -224,6 +224,8 @@ module ddp_tracker #(
   logic              st_c2h   [N_CTX];  // current PDU is a C2HData
   logic [7:0]        st_pad   [N_CTX];  // its PAD length (after HDR / HDGST)
   logic [31:0]       st_datal [N_CTX];  // its data length
+  logic [15:0]       st_cid   [N_CTX];  // its cid and datao (a confirm inside it looks its tag up: section 7)
+  logic [31:0]       st_datao [N_CTX];
   // Resync (contract section 7).
   logic              st_wc    [N_CTX];  // WAIT_CONFIRM: tracking from a candidate, nothing placed
   logic              st_conf  [N_CTX];  //   the candidate is confirmed: normal tracking from the next PDU boundary
@@ -235,7 +237,8 @@ module ddp_tracker #(
   assign cfg_idx = f0_ctx_q;
 
   region_e             c_rg;
-  logic [31:0]         c_rem, c_exp, c_datal;
+  logic [31:0]         c_rem, c_exp, c_datal, c_datao;
+  logic [15:0]         c_cid;
   logic [HDR_BITS-1:0] c_hdr;
   logic [23:0]         c_dg;
   logic                c_c2h;
@@ -254,6 +257,8 @@ module ddp_tracker #(
     c_c2h   = st_c2h[f0_ctx_q];
     c_pad   = st_pad[f0_ctx_q];
     c_datal = st_datal[f0_ctx_q];
+    c_cid   = st_cid[f0_ctx_q];
+    c_datao = st_datao[f0_ctx_q];
     c_wc    = st_wc[f0_ctx_q];
     c_conf  = st_conf[f0_ctx_q];
     c_tmo   = st_tmo[f0_ctx_q];
@@ -269,10 +274,17 @@ module ddp_tracker #(
   assign rs_confirm = rs_ok;
 
   // A confirmed context leaves WAIT_CONFIRM at the next PDU boundary; at a boundary (a header not started) at once.
-  logic conf_eff, w0;
+  // Inside a C2HData PDU's PAD, DATA or DDGST it leaves at the first beat of its next frame (no payload there,
+  // so the tag lookup port is free): that PDU's remaining data is placed, its digest unverifiable (res0).
+  // w0 feeds the payload beats' segment chain; ws (w0 with the resume) only the first beat's rules, which carry
+  // no payload, so the resume stays off the chain.
+  logic conf_eff, w0, ws, in_c2h, res0;
   always_comb begin
     conf_eff = c_conf || (rs_ok && rs_idx == f0_ctx_q);
+    in_c2h   = c_c2h && (c_rg == ddp_pkg::RG_PAD || c_rg == ddp_pkg::RG_DATA || c_rg == ddp_pkg::RG_DDGST);
     w0       = c_wc && !(conf_eff && c_rg == ddp_pkg::RG_HDR && c_rem == 32'd24);
+    ws       = w0 && !(conf_eff && in_c2h);
+    res0     = b0_valid_q && f0_hit_q && b0_sof_q && c_wc && conf_eff && in_c2h;
   end
 
   // ---------------------------------------------------------------------------------------------------------
@@ -299,19 +311,19 @@ module ddp_tracker #(
     r1       = tracking && f0_plen_q == '0;
     r2       = tracking && !r1 && diff[31];
     r34      = tracking && !r1 && !diff[31];
-    // Rule 4 applies while waiting for a confirm too (the candidate survives); other gaps drop it (r5 && w0).
+    // Rule 4 applies while waiting for a confirm too (the candidate survives); other gaps drop it (r5 && ws).
     r4       = r34 && diff != '0 && c_rg == ddp_pkg::RG_DATA && diff <= c_rem;
     r5       = r34 && diff != '0 && !r4;
     // The gap may end exactly at a PDU boundary (data end, no DDGST): the timeout check of that boundary, which
     // the segment chain never sees. (A confirmed context resumes there lazily, through w0 at the next beat.)
-    tmo_sof  = r4 && w0 && !conf_eff && !cfg_ddgst && diff == c_rem && (c_tmo || f0_seq_q - c_cand > TMO);
+    tmo_sof  = r4 && ws && !conf_eff && !cfg_ddgst && diff == c_rem && (c_tmo || f0_seq_q - c_cand > TMO);
     sr_in    = !tracking && f0_plen_q != '0 && !diff[31];
     sr_gap   = sr_in && diff != '0;
     sof_rg   = c_rg;
     sof_rem  = c_rem;
     sof_exp  = c_exp;
-    sof_wc   = w0;
-    sof_conf = w0 && conf_eff;
+    sof_wc   = ws;
+    sof_conf = ws && conf_eff;
     sof_win  = c_win;
     if (r34 || sr_in) sof_exp = f0_seq_q + {16'd0, f0_plen_q};
     if (r4) begin
@@ -329,7 +341,7 @@ module ddp_tracker #(
     if (r5 || sr_gap || tmo_sof) sof_win = 5'd0;
     // Frames of a context in SEARCH (or entering it) are scanned: they go through the payload path too.
     frame_track = b0_sof_q ? (r34 || sr_in) : frame_track_q;
-    crc_base    = b0_sof_q ? ((r1 || (r34 && !r5)) && !w0) : crc_base_q;
+    crc_base    = b0_sof_q ? ((r1 || (r34 && !r5)) && !ws) : crc_base_q;
   end
 
   // ---------------------------------------------------------------------------------------------------------
@@ -766,6 +778,14 @@ module ddp_tracker #(
       st_c2h[f0_ctx_q]   <= p_c2h;
       st_pad[f0_ctx_q]   <= p_pad;
       st_datal[f0_ctx_q] <= p_datal;
+      // The last header of the beat (at most one passes or is a candidate); only a C2HData's are ever used.
+      if (hdr_done) begin
+        st_cid[f0_ctx_q]   <= h_cid;
+        st_datao[f0_ctx_q] <= h_datao;
+      end else if (rr) begin
+        st_cid[f0_ctx_q]   <= cd_hdr[79:64];
+        st_datao[f0_ctx_q] <= cd_hdr[127:96];
+      end
       st_wc[f0_ctx_q]    <= w;
       st_conf[f0_ctx_q]  <= w && cf;
       st_tmo[f0_ctx_q]   <= end_tmo;
@@ -789,7 +809,7 @@ module ddp_tracker #(
     if (adv) begin
       if (b0_valid_q && b0_sof_q) begin
         frame_track_q <= live && (r34 || sr_in);
-        crc_base_q    <= live && (r1 || (r34 && !r5)) && !w0;
+        crc_base_q    <= live && (r1 || (r34 && !r5)) && !ws;
       end
       m_data      <= b0_data_q;
       m_keep      <= b0_keep_q;
@@ -800,12 +820,14 @@ module ddp_tracker #(
       m_ctx       <= f0_ctx_q;
       m_crc_base  <= live && crc_base && cfg_ddgst;
       m_crc_kill  <= pay && hdr_fail;
-      m_gap       <= live && b0_sof_q && r4 && !w0;   // while waiting, ddp_place holds no PDU of the context
-      m_hdr_done  <= pay && hdr_done && !w0;
-      m_hdr_c2h   <= h_c2h;
-      m_hdr_cid   <= h_cid;
-      m_hdr_datao <= h_datao;
-      m_hdr_datal <= h_datal;
+      // While waiting, ddp_place holds no PDU of the context. A resume (res0: a first beat, no payload, so no
+      // header passes in it) is a header done with a gap: ddp_place looks the tag up, crc_valid = 0.
+      m_gap       <= (live && b0_sof_q && r4 && !ws) || res0;
+      m_hdr_done  <= (pay && hdr_done && !w0) || res0;
+      m_hdr_c2h   <= h_c2h || res0;
+      m_hdr_cid   <= res0 ? c_cid : h_cid;
+      m_hdr_datao <= res0 ? c_datao : h_datao;
+      m_hdr_datal <= res0 ? c_datal : h_datal;
       m_d_valid   <= pay && d_valid;
       m_d_lo      <= d_lo;
       m_d_cnt     <= d_cnt;
@@ -814,15 +836,15 @@ module ddp_tracker #(
       m_g_present <= pay && g_present;
       m_g_done    <= pay && g_done;
       m_g_value   <= g_merged;
-      m_st_drop     <= (live && b0_sof_q && r5 && !w0) || (pay && hdr_fail && !miss);
-      m_st_search   <= (live && b0_sof_q && r5 && !w0) || (pay && hdr_fail && !miss);
+      m_st_drop     <= (live && b0_sof_q && r5 && !ws) || (pay && hdr_fail && !miss);
+      m_st_search   <= (live && b0_sof_q && r5 && !ws) || (pay && hdr_fail && !miss);
       m_st_ooo      <= live && b0_sof_q && r34 && diff != '0;
       m_st_retx     <= live && b0_sof_q && r2;
       m_st_pass     <= b0_valid_q && b0_sof_q && !f0_ok_q;
       m_st_oversize <= b0_valid_q && b0_sof_q && f0_oversize_q;
       m_rr          <= pay && rr;
       m_rr_seq      <= cd_seq;
-      m_st_miss     <= (live && b0_sof_q && r5 && w0) || (pay && miss);
+      m_st_miss     <= (live && b0_sof_q && r5 && ws) || (pay && miss);
       m_st_tmo      <= (live && b0_sof_q && tmo_sof) || (pay && tmo_p);
     end
   end
@@ -834,7 +856,7 @@ module ddp_tracker #(
 
   // Candidate header fields the scan does not need (cid, datao, flags other than the digests).
   logic unused_ok;
-  assign unused_ok = ^{cd_hdr[HDR_BITS-1:160], cd_hdr[127:64], cd_hdr[23:8], win_end[5]};
+  assign unused_ok = ^{cd_hdr[HDR_BITS-1:160], cd_hdr[95:80], cd_hdr[23:8], win_end[5]};
 
 `ifndef SYNTHESIS
   initial begin

@@ -361,6 +361,8 @@ export class OffloadModel {
     if (!c) return result;
     cqe.hit = true;
     cqe.ctx = c.index;
+    // Section 7: a candidate confirmed inside a C2HData PDU's PAD, DATA or DDGST resumes at this frame's first byte.
+    if (c.cand?.confirmed && c.type === PduType.C2HData && (c.state === "PAD" || c.state === "DATA" || c.state === "DDGST")) this.resumeInPdu(c);
 
     const w: FrameWork = {
       bytes,
@@ -456,6 +458,16 @@ export class OffloadModel {
     this.stats.resyncConfirms++;
     // Exactly at a boundary (between frames, the next PDU starting at the next frame's first byte): that PDU is offloaded.
     if (c.state === "HEADER" && c.hdrCnt === 0) this.atBoundary(c, c.exp);
+  }
+
+  /**
+   * Section 7: normal tracking from the middle of the confirmed candidate's C2HData PDU. Placement is decided as
+   * at a header (the tag table as it is now); the PDU's earlier bytes were never checked, so its digest is not.
+   */
+  private resumeInPdu(c: Context): void {
+    c.cand = undefined;
+    c.crcValid = false;
+    c.tag = this.placementTag(c);
   }
 
   /** WAIT_CONFIRM at a PDU boundary (the next header starts at `seq`): resume if confirmed, else maybe time out. */

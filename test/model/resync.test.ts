@@ -8,7 +8,7 @@ import { seqAdd } from "../../src/net/seq.js";
 import { encodePdu, type Pdu } from "../../src/nvme/pdu.js";
 import { HostMemory } from "../../src/model/host-memory.js";
 import { type FrameResult, OffloadModel } from "../../src/model/offload-model.js";
-import { ctxAdd, EventKind, resync, type Segment, Status, tagSetup } from "../../src/model/protocol.js";
+import { ctxAdd, EventKind, resync, type Segment, Status, tagSetup, tagTeardown } from "../../src/model/protocol.js";
 import { Rng, seedFromEnv } from "../../src/util/rng.js";
 import { concat, feed, FLOW4 } from "./traffic.js";
 
@@ -21,6 +21,8 @@ const BUF = 1 << 16;
 interface Digests {
   hdgst: boolean;
   ddgst: boolean;
+  /** Context cpda = the target's pda (0 when absent): C2HData PAD before the data. */
+  pda?: number;
 }
 
 interface Layout {
@@ -49,8 +51,8 @@ class Stream {
     for (const p of parts) {
       const b = p instanceof Uint8Array ? p : encodePdu(p, d);
       if (!(p instanceof Uint8Array)) {
-        const hd = d.hdgst ? 4 : 0;
-        this.pdus.push({ start: at, length: b.length, ...(p.kind === "C2HData" ? { data: { at: at + 24 + hd, datao: p.datao, len: p.data.length } } : {}) });
+        // Data at pdo (byte 3): 24 (+4 HDGST) when pda is 0, rounded up to the pda alignment otherwise.
+        this.pdus.push({ start: at, length: b.length, ...(p.kind === "C2HData" ? { data: { at: at + b[3]!, datao: p.datao, len: p.data.length } } : {}) });
       }
       chunks.push(b);
       at += b.length;
@@ -130,7 +132,7 @@ function rig(s: Stream, params: ConstructorParameters<typeof OffloadModel>[0] = 
   const mem = new HostMemory();
   const buf = mem.allocate(BUF, 32);
   const a = FLOW4;
-  model.command(ctxAdd({ ctx: 0, ipVersion: 4, srcIp: a.srcIp, dstIp: a.dstIp, srcPort: a.srcPort, dstPort: a.dstPort, seq: s.isn, ...s.d }));
+  model.command(ctxAdd({ ctx: 0, ipVersion: 4, srcIp: a.srcIp, dstIp: a.dstIp, srcPort: a.srcPort, dstPort: a.dstPort, seq: s.isn, hdgst: s.d.hdgst, ddgst: s.d.ddgst, cpda: s.d.pda ?? 0 }));
   for (const beat of tagSetup({ ctx: 0, cid: CID, sgl: [{ addr: buf, len: 1000 }, { addr: buf + 1000n, len: BUF - 1000 }] })) model.command(beat);
   expect(model.events().map((e) => e.kind === EventKind.COMPLETION && e.status)).toEqual([Status.OK, Status.OK]);
   const pending: number[] = [];
@@ -206,15 +208,16 @@ describe("resync: lost header, candidate, confirm", () => {
       const before = r.model.resyncState(0);
       expect(r.feed(B).cqe).toMatchObject({ nseg: 0, crcOk: false, resync: false });
       expect(r.model.resyncState(0)).toEqual(before);
-      // The host's confirm: PDU 2 (in progress) stays unplaced, PDU 3 on is offloaded.
+      // The host's confirm: the rest of PDU 2 (in progress) is placed from the next frame on (section 7), PDU 3
+      // on is fully offloaded.
       r.confirm(cand);
       expect(r.model.stats.resyncConfirms).toBe(1);
       expect(r.model.trackState(0)?.state).toBe("WAIT_CONFIRM"); // until the boundary
-      const dd = r.feed(D, (i) => i >= 3);
-      expect(dd.cqe.crcOk).toBe(false); // carries PDU 2's bytes
+      const dd = r.feed(D, (i) => i >= 2);
+      expect(dd.cqe.crcOk).toBe(false); // carries PDU 2's bytes (its digest unchecked)
       expect(r.model.trackState(0)?.state).toBe("DATA");
       for (const f of rest) {
-        const res = r.feed(f, (i) => i >= 3);
+        const res = r.feed(f, (i) => i >= 2);
         expect(res.cqe.crcOk).toBe(d.ddgst);
         expect(res.cqe.resync).toBe(false);
       }
@@ -284,7 +287,7 @@ describe("resync: lost header, candidate, confirm", () => {
       expect(r.resyncEvents(), wrapAt).toEqual([cand]);
       if (wrapAt === "inside the candidate header") expect(cand).toBeGreaterThan(2 ** 32 - 24);
       r.confirm(cand);
-      r.feed(frames[5]!, (i) => i === 3);
+      r.feed(frames[5]!, (i) => i === 2 || i === 3); // the rest of PDU 2 (confirmed inside it), then PDU 3
       for (const fr of frames.slice(6)) r.feed(fr, (i) => i >= 3);
       r.checkBuffer();
     }
@@ -334,22 +337,38 @@ describe("resync: confirms that do not match", () => {
     expect(r.model.events().map((e) => e.kind === EventKind.COMPLETION && e.status)).toEqual([Status.NOT_FOUND, Status.BAD_CTX]);
   });
 
-  it("a gap across the data end after the confirm but before the boundary is still a miss", () => {
+  it("a gap in the frame after a confirm in HDGST (still waiting for the boundary) is a miss", () => {
+    const rng = new Rng(seed + 3);
+    const s = readStream(rng, { hdgst: true, ddgst: false }, 6, 1000);
+    const r = rig(s);
+    const P = s.pdus;
+    // frames[2] ends inside PDU 2's HDGST: a confirm there waits (no placement of PDU 2); frames[3] is lost, so
+    // frames[4] opens a gap from the HDGST: a miss, the scan restarts at its first byte and finds PDU 3.
+    const frames = s.frames([P[1]!.start + 1, P[1]!.start + 80, P[2]!.start + 26, P[2]!.data!.at + 500, P[3]!.start + 1, P[4]!.start + 30]);
+    r.feed(frames[0]!, () => true);
+    r.feed(frames[2]!);
+    r.confirm(s.seq(P[2]!.start));
+    r.feed(frames[4]!);
+    expect(r.model.stats).toMatchObject({ resyncConfirms: 1, resyncMisses: 1, searches: 1, rxNvmeTcpDrop: 1 });
+    expect(r.feed(frames[5]!).cqe).toMatchObject({ nseg: 0, resync: true, resyncSeq: s.seq(P[3]!.start) });
+    expect(r.resyncEvents()).toEqual([s.seq(P[2]!.start), s.seq(P[3]!.start)]);
+  });
+
+  it("the same gap after a confirm inside PDU 2's data is rule 5 (normal tracking resumed there): drop, search", () => {
     const rng = new Rng(seed + 3);
     const s = readStream(rng, { hdgst: false, ddgst: false }, 6, 1000);
     const r = rig(s);
     const P = s.pdus;
-    // frames[4] = [PDU 2 data + 500, PDU 3 + 1): one byte past PDU 2's data end (no DDGST).
     const frames = s.frames([P[1]!.start + 1, P[1]!.start + 80, P[2]!.start + 40, P[2]!.data!.at + 500, P[3]!.start + 1, P[4]!.start + 30]);
     r.feed(frames[0]!, () => true);
     r.feed(frames[2]!);
     r.confirm(s.seq(P[2]!.start));
-    r.feed(frames[3]!);
+    r.feed(frames[3]!, (i) => i === 2); // PDU 2's data offset 16 to 500
     r.feed(frames[5]!); // frames[4] lost
-    expect(r.model.stats).toMatchObject({ resyncConfirms: 1, resyncMisses: 1 });
-    // The scan restarted at the gap (PDU 3 + 1) and finds PDU 4's header.
+    expect(r.model.stats).toMatchObject({ resyncConfirms: 1, resyncMisses: 0, searches: 2, rxNvmeTcpDrop: 2 });
     expect(r.resyncEvents()).toEqual([s.seq(P[2]!.start), s.seq(P[4]!.start)]);
     expect(r.feed(frames[6]!).cqe.nseg).toBe(0);
+    r.checkBuffer();
   });
 });
 
@@ -398,7 +417,7 @@ describe("resync: false candidates, misses, timeouts", () => {
       expect(r.model.stats.resyncMisses).toBe(1);
       expect(r.resyncEvents()).toEqual([s.seq(P[4]!.start)]);
       r.confirm(s.seq(P[4]!.start));
-      for (const f of frames.slice(6)) r.feed(f, (i) => i === 5);
+      for (const f of frames.slice(6)) r.feed(f, (i) => i === 4 || i === 5); // confirmed inside PDU 4: its rest too
       expect(r.model.stats).toMatchObject({ rxNvmeTcpResync: 2, resyncConfirms: 1, searches: 1, rxNvmeTcpBytes: r.placedBytes() });
       r.checkBuffer();
       expect(r.mem.checkGuards()).toEqual([]);
@@ -420,9 +439,10 @@ describe("resync: false candidates, misses, timeouts", () => {
     r.feed(frames[0]!, () => true);
     const seen: number[] = [];
     let confirmedAt = -1;
+    let resumeAt = -1; // stream offset of the first frame after the confirm
     const bi = P.indexOf(b);
     for (const f of frames.slice(2)) {
-      r.feed(f, (i) => confirmedAt >= 0 && i > bi);
+      r.feed(f, (i) => confirmedAt >= 0 && i >= bi);
       const ev = r.resyncEvents();
       seen.push(...ev);
       if (seen.length === 2 && confirmedAt < 0) {
@@ -430,12 +450,15 @@ describe("resync: false candidates, misses, timeouts", () => {
         expect(r.model.stats.resyncConfirms).toBe(0);
         r.confirm(seen[1]!);
         confirmedAt = parseFrame(f).tcp!.seq;
+        resumeAt = ((confirmedAt - s.isn) >>> 0) + parseFrame(f).payload.length;
       }
     }
     expect(seen).toEqual([s.seq(cand), s.seq(b.start)]);
     expect(r.model.stats).toMatchObject({ resyncTimeouts: 1, resyncConfirms: 1, resyncMisses: 0, rxNvmeTcpResync: 2 });
-    // PDU 0 (before the loss) and every PDU after b.
-    expect(r.model.stats.rxNvmeTcpBytes).toBe(1000 + P.slice(bi + 1).reduce((n, p) => n + (p.data?.len ?? 0), 0));
+    // PDU 0 (before the loss), b's data from the frame after the confirm (confirmed inside b), every PDU after b.
+    const bRest = b.data!.at + b.data!.len - Math.max(resumeAt, b.data!.at);
+    expect(bRest).toBeGreaterThan(0);
+    expect(r.model.stats.rxNvmeTcpBytes).toBe(1000 + bRest + P.slice(bi + 1).reduce((n, p) => n + (p.data?.len ?? 0), 0));
     r.checkBuffer();
   });
 
@@ -522,7 +545,7 @@ describe("resync: false candidates, misses, timeouts", () => {
     expect(r.model.resyncState(0)).toEqual(waiting);
     expect(r.model.stats).toMatchObject({ retransmits: 2, oooPackets: 1, resyncMisses: 0 });
     r.confirm(s.seq(P[2]!.start));
-    for (const f of frames.slice(4)) r.feed(f, (i) => i >= 3);
+    for (const f of frames.slice(4)) r.feed(f, (i) => i >= 2); // confirmed inside PDU 2: its rest too
     expect(r.model.stats.rxNvmeTcpBytes).toBe(r.placedBytes());
     r.checkBuffer();
   });
@@ -544,7 +567,7 @@ describe("resync: false candidates, misses, timeouts", () => {
     expect(r.model.stats).toMatchObject({ searches: 1, rxNvmeTcpResync: 1 });
     r.feed(frames[3]!); // the late one: old now
     r.confirm(s.seq(P[3]!.start));
-    for (const f of frames.slice(5)) r.feed(f, (i) => i >= 4);
+    for (const f of frames.slice(5)) r.feed(f, (i) => i >= 3); // confirmed inside PDU 3: its rest too
   });
 });
 
@@ -577,8 +600,8 @@ describe("resync: data-only gaps while waiting (rule 4 keeps the candidate)", ()
       expect(r.model.stats.resyncConfirms).toBe(1);
       for (const f of frames.slice(6)) {
         const from = parseFrame(f).tcp!.seq;
-        const res = r.feed(f, (i) => i >= 3);
-        // Normal tracking from PDU 3's header on; the frame holding that boundary still has crc_ok 0.
+        const res = r.feed(f, (i) => i >= 2);
+        // The rest of PDU 2 is placed (confirmed inside it) with crc_ok 0; PDU 3 on is fully offloaded.
         expect(res.cqe.crcOk).toBe(d.ddgst && ((from - s.isn) >>> 0) >= P[3]!.start);
       }
       expect(r.resyncEvents()).toEqual([]);
@@ -606,7 +629,7 @@ describe("resync: data-only gaps while waiting (rule 4 keeps the candidate)", ()
       r.confirm(s.seq(P[2]!.start)); // the dropped candidate: ignored
       expect(r.model.stats.resyncConfirms).toBe(0);
       r.confirm(s.seq(P[k]!.start));
-      r.feed(frames[6]!, (i) => i >= 5);
+      r.feed(frames[6]!, (i) => i >= 4); // confirmed inside PDU 4: its rest too
       r.checkBuffer();
     });
   }
@@ -623,8 +646,8 @@ describe("resync: data-only gaps while waiting (rule 4 keeps the candidate)", ()
       const frames = s.frames([P[1]!.start - 5, P[1]!.start + 50, P[2]!.data!.at + 100, end - 1000, end, P[3]!.data!.at + 500, P[4]!.start]);
       r.feed(frames[0]!, (i) => i <= 1);
       r.feed(frames[2]!);
-      r.confirm(s.seq(P[2]!.start)); // confirmed while PDU 2 is in progress
-      r.feed(frames[3]!);
+      r.confirm(s.seq(P[2]!.start)); // confirmed while PDU 2 is in progress: its rest is placed from frames[3]
+      r.feed(frames[3]!, (i) => i === 2);
       const b = r.feed(frames[5]!, (i) => i === 3); // frames[4] lost
       expect(b.cqe.crcOk, "the frame holding the boundary").toBe(false);
       expect(r.model.stats).toMatchObject({ resyncConfirms: 1, resyncMisses: 0, oooPackets: 2 });
@@ -653,7 +676,133 @@ describe("resync: data-only gaps while waiting (rule 4 keeps the candidate)", ()
     expect(r.feed(frames[5]!).cqe).toMatchObject({ resync: true, resyncSeq: s.seq(P[3]!.start), nseg: 0 });
     expect(r.model.stats).toMatchObject({ resyncTimeouts: 1, resyncMisses: 0, rxNvmeTcpResync: 2, oooPackets: 2 });
     r.confirm(s.seq(P[3]!.start));
-    r.feed(frames[6]!, (i) => i >= 4);
+    r.feed(frames[6]!, (i) => i >= 3); // confirmed inside PDU 3: its rest too
     r.checkBuffer();
+  });
+});
+
+describe("resync: a confirm inside the candidate's C2HData PDU places the rest of it (section 7)", () => {
+  // PDU 1's header is lost; PDU 2 is the candidate; the host confirms while the context is inside PDU 2.
+  // Expected segments come from the layout (Rig.feed), the buffer from the read's bytes (Rig.checkBuffer).
+  const crcOkFrom = (s: Stream, f: Uint8Array, ddgst: boolean, firstClean: number): boolean =>
+    ddgst && ((parseFrame(f).tcp!.seq - s.isn) >>> 0) >= firstClean;
+
+  for (const d of digestCombos) {
+    it(`confirm in DATA: PDU 2's remaining data is placed with crc_ok 0, PDU 3 on is offloaded (hdgst ${d.hdgst}, ddgst ${d.ddgst})`, () => {
+      const rng = new Rng(seed + 60 + (d.hdgst ? 1 : 0) + (d.ddgst ? 2 : 0));
+      const s = readStream(rng, d, 6, 3000);
+      const r = rig(s);
+      const P = s.pdus;
+      const x = P[2]!.data!.at;
+      // [0, P1-5) | lost [P1-5, P1+50) | [P1+50, x+100): candidate | [x+100, x+1000) | confirm | 700-byte frames
+      const cuts = [P[1]!.start - 5, P[1]!.start + 50, x + 100, x + 1000];
+      for (let c = x + 1000 + 700; c < s.bytes.length; c += 700) cuts.push(c);
+      const frames = s.frames(cuts);
+      r.feed(frames[0]!, (i) => i <= 1);
+      const cand = s.seq(P[2]!.start);
+      expect(r.feed(frames[2]!).cqe.resyncSeq).toBe(cand);
+      expect(r.resyncEvents()).toEqual([cand]);
+      r.feed(frames[3]!);
+      const placedBefore = r.placedBytes();
+      r.confirm(cand);
+      expect(r.model.stats.resyncConfirms).toBe(1);
+      expect(r.model.trackState(0)?.state).toBe("WAIT_CONFIRM"); // until the context's next frame begins
+      const first = r.feed(frames[4]!, (i) => i >= 2);
+      // PDU 2's data offset 1000 on, at buffer offset datao (6000) + 1000.
+      expect(first.cqe.segs.map((g) => [g.bufOff, g.len])).toEqual([[7000, 700]]);
+      expect(first.cqe.crcOk).toBe(false);
+      expect(r.model.trackState(0)?.state).toBe("DATA");
+      for (const f of frames.slice(5)) expect(r.feed(f, (i) => i >= 2).cqe.crcOk).toBe(crcOkFrom(s, f, d.ddgst, P[3]!.start));
+      expect(r.resyncEvents()).toEqual([]);
+      r.checkBuffer();
+      // The rest of PDU 2 (2000 bytes) and PDUs 3-5; PDU 2's digest is counted nowhere.
+      expect(r.placedBytes() - placedBefore).toBe(2000 + 3 * 3000);
+      expect(r.model.stats).toMatchObject({ rxNvmeTcpBytes: r.placedBytes(), pdusCrcOk: d.ddgst ? 3 : 0, pdusCrcBad: 0, resyncMisses: 0, resyncConfirms: 1 });
+      expect(r.model.trackState(0)).toEqual({ state: "HEADER", exp: s.seq(s.bytes.length) });
+    });
+  }
+
+  for (const hdgst of [false, true]) {
+    it(`confirm in PAD (cpda 15): all of PDU 2's data is placed, crc_ok 0 on its frames (hdgst ${hdgst})`, () => {
+      const d: Digests = { hdgst, ddgst: true, pda: 15 };
+      const rng = new Rng(seed + 70 + (hdgst ? 1 : 0));
+      const s = readStream(rng, d, 5, 2000);
+      const r = rig(s);
+      const P = s.pdus;
+      expect(P[2]!.data!.at - P[2]!.start).toBe(64); // pdo: 64-byte alignment
+      // The candidate's frame ends 30 bytes into PDU 2: after its header (and HDGST), inside its PAD.
+      const cuts = [P[1]!.start - 5, P[1]!.start + 50, P[2]!.start + 30, P[2]!.data!.at + 900];
+      for (let c = P[2]!.data!.at + 900 + 1200; c < s.bytes.length; c += 1200) cuts.push(c);
+      const frames = s.frames(cuts);
+      r.feed(frames[0]!, (i) => i <= 1);
+      const cand = s.seq(P[2]!.start);
+      expect(r.feed(frames[2]!).cqe.resyncSeq).toBe(cand);
+      expect(r.resyncEvents()).toEqual([cand]);
+      expect(r.model.resyncState(0)?.phase).toBe("PAD");
+      r.confirm(cand);
+      const first = r.feed(frames[3]!, (i) => i >= 2);
+      expect(first.cqe.segs.map((g) => [g.bufOff, g.len])).toEqual([[4000, 900]]);
+      expect(first.cqe.crcOk).toBe(false);
+      for (const f of frames.slice(4)) expect(r.feed(f, (i) => i >= 2).cqe.crcOk).toBe(crcOkFrom(s, f, true, P[3]!.start));
+      r.checkBuffer();
+      expect(r.model.stats).toMatchObject({ rxNvmeTcpBytes: r.placedBytes(), pdusCrcOk: 2, pdusCrcBad: 0, resyncMisses: 0 });
+    });
+  }
+
+  it("confirm in DDGST: nothing left to place of PDU 2, its digest is not counted; PDU 3 on is offloaded", () => {
+    const d = { hdgst: false, ddgst: true };
+    const rng = new Rng(seed + 80);
+    const s = readStream(rng, d, 5, 3000);
+    const r = rig(s);
+    const P = s.pdus;
+    const end = P[2]!.data!.at + 3000;
+    // The frame before the confirm ends 2 bytes into PDU 2's DDGST.
+    const frames = s.frames([P[1]!.start - 5, P[1]!.start + 50, P[2]!.data!.at + 100, end + 2, P[3]!.data!.at + 500, P[4]!.start]);
+    r.feed(frames[0]!, (i) => i <= 1);
+    const cand = s.seq(P[2]!.start);
+    expect(r.feed(frames[2]!).cqe.resyncSeq).toBe(cand);
+    expect(r.resyncEvents()).toEqual([cand]);
+    r.feed(frames[3]!);
+    const placedBefore = r.placedBytes();
+    expect(r.model.resyncState(0)?.phase).toBe("DDGST");
+    r.confirm(cand);
+    const b = r.feed(frames[4]!, (i) => i >= 2);
+    expect(b.cqe.segs.map((g) => [g.bufOff, g.len])).toEqual([[9000, 500]]);
+    expect(b.cqe.crcOk, "carries PDU 2's digest").toBe(false);
+    expect(r.feed(frames[5]!, (i) => i >= 2).cqe.crcOk).toBe(true);
+    expect(r.feed(frames[6]!, (i) => i >= 2).cqe.crcOk).toBe(true);
+    expect(r.resyncEvents()).toEqual([]);
+    r.checkBuffer();
+    expect(r.placedBytes() - placedBefore, "PDUs 3 and 4").toBe(2 * 3000);
+    expect(r.model.stats).toMatchObject({ rxNvmeTcpBytes: r.placedBytes(), pdusCrcOk: 2, pdusCrcBad: 0, resyncMisses: 0 });
+  });
+
+  it("confirm while the PDU's tag is not set up: nothing of it is placed, not even after a later TAG_SETUP", () => {
+    const d = { hdgst: false, ddgst: true };
+    const rng = new Rng(seed + 90);
+    const s = readStream(rng, d, 5, 3000);
+    const r = rig(s);
+    const P = s.pdus;
+    const x = P[2]!.data!.at;
+    const frames = s.frames([P[1]!.start - 5, P[1]!.start + 50, x + 100, x + 1000, x + 2000, P[3]!.data!.at + 100]);
+    r.feed(frames[0]!, (i) => i <= 1);
+    const cand = s.seq(P[2]!.start);
+    expect(r.feed(frames[2]!).cqe.resyncSeq).toBe(cand);
+    expect(r.resyncEvents()).toEqual([cand]);
+    const placedBefore = r.placedBytes();
+    r.model.command(tagTeardown({ ctx: 0, cid: CID, cookie: 7 }));
+    expect(r.model.events().map((e) => e.kind)).toEqual([EventKind.COMPLETION, EventKind.TEARDOWN_DONE]);
+    r.confirm(cand);
+    const f3 = r.feed(frames[3]!); // the decision (no tag) is taken as this frame begins
+    expect(f3.cqe).toMatchObject({ nseg: 0, crcOk: false });
+    for (const beat of tagSetup({ ctx: 0, cid: CID, sgl: [{ addr: r.buf, len: 1000 }, { addr: r.buf + 1000n, len: BUF - 1000 }] })) r.model.command(beat);
+    expect(r.model.events().map((e) => e.kind === EventKind.COMPLETION && e.status)).toEqual([Status.OK]);
+    expect(r.feed(frames[4]!).cqe).toMatchObject({ nseg: 0, crcOk: false }); // still PDU 2
+    // PDU 3's header decides with the new tag.
+    expect(r.feed(frames[5]!, (i) => i === 3).cqe.crcOk).toBe(false); // carries PDU 2's last data and digest
+    expect(r.feed(frames[6]!, (i) => i >= 3).cqe.crcOk).toBe(true);
+    r.checkBuffer();
+    expect(r.placedBytes() - placedBefore, "PDUs 3 and 4").toBe(2 * 3000);
+    expect(r.model.stats).toMatchObject({ rxNvmeTcpBytes: r.placedBytes(), pdusCrcOk: 2, resyncConfirms: 1 });
   });
 });

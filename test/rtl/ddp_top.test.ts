@@ -27,7 +27,7 @@ import { TcpStreamSender } from "../../src/net/tcp-sender.js";
 
 const MAX_SEGS = 4;
 const MIN_SGL_LEN = 8;
-const OP = { CTX_ADD: 1, TAG_SETUP: 3, RESYNC: 5, LIMITS_GET: 8, STATS_GET: 9 } as const;
+const OP = { CTX_ADD: 1, TAG_SETUP: 3, TAG_TEARDOWN: 4, RESYNC: 5, LIMITS_GET: 8, STATS_GET: 9 } as const;
 
 const CMD_FIELDS = ["op", "tag", "ctx", "cid", "ipv6", "src_ip", "dst_ip", "src_port", "dst_port", "seq", "flags", "cpda", "addr", "len", "cookie", "index"] as const;
 type CmdField = (typeof CMD_FIELDS)[number];
@@ -262,6 +262,18 @@ describeRtl("ddp_top", { top: "ddp_top", ports: ["clk"] }, (rtl) => {
   rtl.test("resync: confirm exactly at a PDU boundary offloads that PDU", async ({ dut, rng }) => {
     await runResync(dut, rng, { hdgst: true, ddgst: true, mss: [20, 300], fake: false, wrap: false, timeout: DEFAULT_TIMEOUT, aligned: true });
   });
+  rtl.test("resync: confirm inside the candidate's DATA: its rest is placed (crc_ok 0), the next PDUs fully", async ({ dut, rng }) => {
+    await runResync(dut, rng, { hdgst: true, ddgst: true, mss: [100, 1460], fake: false, wrap: false, timeout: DEFAULT_TIMEOUT, confirmIn: "data" });
+  });
+  rtl.test("resync: confirm inside the candidate's PAD (cpda 15, HDGST): all its data is placed, crc_ok 0", async ({ dut, rng }) => {
+    await runResync(dut, rng, { hdgst: true, ddgst: true, mss: [20, 600], fake: false, wrap: true, timeout: DEFAULT_TIMEOUT, confirmIn: "pad", cpda: 15 });
+  });
+  rtl.test("resync: confirm inside the candidate's DDGST: its digest is not counted, the next PDUs fully", async ({ dut, rng }) => {
+    await runResync(dut, rng, { hdgst: false, ddgst: true, mss: [8, 500], fake: false, wrap: false, timeout: DEFAULT_TIMEOUT, confirmIn: "ddgst" });
+  });
+  rtl.test("resync: confirm inside the candidate's DATA with its tag torn down: nothing of that command placed", async ({ dut, rng }) => {
+    await runResync(dut, rng, { hdgst: false, ddgst: false, mss: [100, 1460], fake: false, wrap: false, timeout: DEFAULT_TIMEOUT, confirmIn: "data", noTag: true });
+  });
   rtl.test("resync: false candidate, no digests, MTU frames", async ({ dut, rng }) => {
     await runResync(dut, rng, { hdgst: false, ddgst: false, mss: [100, 1460], fake: true, wrap: false, timeout: DEFAULT_TIMEOUT });
   });
@@ -287,8 +299,10 @@ describeRtl("ddp_top", { top: "ddp_top", ports: ["clk"] }, (rtl) => {
 // more than RESYNC_TIMEOUT bytes past the candidate drops it and the scan restarts there). Checked: the
 // RESYNC_REQUEST events (seq of the candidate's type byte) and the CQE of the frame holding each candidate's
 // 24th byte; nothing placed and crc_ok = 0 while searching or waiting; confirms for other seqs ignored; after
-// the confirm, placement of every C2HData PDU from the next PDU boundary on (host memory rebuilt from the DMA
-// requests equals the golden one: nothing else written); counters.
+// the confirm, placement of every C2HData PDU from the next PDU boundary on, and of the rest of the PDU in
+// progress from the first later frame that starts in its PAD, DATA or DDGST if it is a C2HData, with crc_ok 0
+// on the frames carrying its bytes (host memory rebuilt from the DMA requests equals the golden one: nothing
+// else written); counters.
 
 const DEFAULT_TIMEOUT = 1048576;
 const STAT = { DROP: 2, RESYNC: 3, SEARCHES: 8, CONFIRMS: 11, TIMEOUTS: 12, MISSES: 13 } as const;
@@ -367,17 +381,23 @@ interface ResyncScenario {
   aligned?: boolean;
   /** Bytes the stream runs on past the first candidate before the confirm (timeouts need some). */
   span?: number;
+  /** The confirm arrives with the frames before it ending inside the candidate's (a C2HData) PAD, DATA or DDGST. */
+  confirmIn?: "pad" | "data" | "ddgst";
+  /** cpda of the context (the target pads C2HData to its alignment). */
+  cpda?: number;
+  /** The candidate PDU's tag is torn down before the confirm: nothing of that command is placed after it. */
+  noTag?: boolean;
 }
 
 async function runResync(dut: DutMethods, rng: Rng, sc: ResyncScenario): Promise<void> {
   const b = bench(dut);
-  const cfg: HdrCfg = { hdgst: sc.hdgst, ddgst: sc.ddgst, cpda: 0, timeout: sc.timeout };
+  const cfg: HdrCfg = { hdgst: sc.hdgst, ddgst: sc.ddgst, cpda: sc.cpda ?? 0, timeout: sc.timeout };
   const flow: FlowAddress = {
     srcMac: "02:00:00:00:00:01", dstMac: "02:00:00:00:00:02", ipVersion: 4,
     srcIp: "10.0.0.1", dstIp: "10.0.0.2", srcPort: 4420, dstPort: rng.range(30000, 60000),
   };
   const ctx = rng.int(8);
-  const dg = { hdgst: sc.hdgst, ddgst: sc.ddgst };
+  const dg = { hdgst: sc.hdgst, ddgst: sc.ddgst, pda: sc.cpda ?? 0 };
 
   // The stream: C2HData PDUs of two commands (datao ascending), some CapsuleResp / R2T between them. PDU X
   // (the 4th C2HData) loses its header; with `fake`, X's data holds a C2HData header that passes the check,
@@ -400,15 +420,15 @@ async function runResync(dut: DutMethods, rng: Rng, sc: ResyncScenario): Promise
       at += bytes.length;
     }
     const which = rng.int(2);
-    const len = i === xIndex ? rng.range(400, 1500) : rng.range(1, 1200);
+    const len = i === xIndex ? rng.range(400, 1500) : i === xIndex + 1 && sc.confirmIn ? rng.range(300, 1200) : rng.range(1, 1200);
     const data = rng.bytes(len);
     if (i === xIndex && sc.fake) {
       const tot = sc.hdgst ? 28 : 24;
       const fakeDatal = rng.range(20, 100);
       const fake = new Uint8Array(24);
       const v = new DataView(fake.buffer);
-      fake.set([0x07, (sc.hdgst ? 1 : 0) | (sc.ddgst ? 2 : 0), 24, tot]);
-      v.setUint32(4, tot + fakeDatal + (sc.ddgst ? 4 : 0), true);
+      fake.set([0x07, (sc.hdgst ? 1 : 0) | (sc.ddgst ? 2 : 0), 24, Math.ceil(tot / (4 * (cfg.cpda + 1))) * 4 * (cfg.cpda + 1)]);
+      v.setUint32(4, fake[3]! + fakeDatal + (sc.ddgst ? 4 : 0), true);
       v.setUint16(8, cids[0]!, true);
       v.setUint32(16, fakeDatal, true);
       data.set(fake, 120);
@@ -443,7 +463,19 @@ async function runResync(dut: DutMethods, rng: Rng, sc: ResyncScenario): Promise
   let h1 = lostTo;
   while (!hdrOk(stream, h1, cfg)) h1++;
   const h2 = h1 + pduLen(stream, h1, cfg);
-  if (sc.aligned) {
+  // confirmIn: a frame ends at `cp`, inside the candidate PDU (X + 1, a C2HData) past its header and HDGST.
+  const y = runs[xIndex + 1]!;
+  const hd = sc.hdgst ? 4 : 0;
+  const cp = !sc.confirmIn ? -1
+    : sc.confirmIn === "pad" ? y.hdr + 24 + hd + rng.int(y.start - y.hdr - 24 - hd)
+    : sc.confirmIn === "data" ? y.start + rng.range(1, y.len - 1)
+    : y.start + y.len + rng.range(1, 3);
+  if (sc.confirmIn) {
+    expect([h1, y.hdr], "the candidate is X + 1's header").toEqual([y.hdr, y.hdr]);
+    expect(cp - y.hdr, "a frame ends past the candidate's header and HDGST").toBeGreaterThanOrEqual(24 + hd);
+    cutTo(lostTo, cp);
+    cutTo(cp, stream.length);
+  } else if (sc.aligned) {
     cutTo(lostTo, h2);
     cutTo(h2, stream.length);
   } else {
@@ -459,7 +491,7 @@ async function runResync(dut: DutMethods, rng: Rng, sc: ResyncScenario): Promise
 
   // Golden, part 1: frames up to M (a few frames after the one where a candidate is found that is still
   // pending at M's end) are sent; nothing from the lost frame on is placed.
-  let m = sc.aligned ? frameOf(h2) - 1 : frameOf(walk(stream, lostTo, stream.length, cfg).events.find((e) => e.kind === "req")!.s + 23 + (sc.span ?? 0)) + rng.range(1, 3);
+  let m = sc.confirmIn ? frameOf(cp) - 1 : sc.aligned ? frameOf(h2) - 1 : frameOf(walk(stream, lostTo, stream.length, cfg).events.find((e) => e.kind === "req")!.s + 23 + (sc.span ?? 0)) + rng.range(1, 3);
   // (Software confirms only a seq where its stream has a PDU header: never the false candidate.)
   const realHeaders = new Set<number>();
   for (let h = 0; h < stream.length; h += pduLen(stream, h, cfg)) realHeaders.add(h);
@@ -468,16 +500,26 @@ async function runResync(dut: DutMethods, rng: Rng, sc: ResyncScenario): Promise
   expect(m, "the confirmed candidate is found before the stream ends").toBeLessThan(starts.length - 2);
   const cand = w1.cand!;
   const q = endOf(m);
-  // Resume point: the next PDU boundary at or after q in the candidate's framing.
+  // Resume point: the next PDU boundary at or after q in the candidate's framing; the PDU in progress at q.
   let resume = cand;
-  while (resume < q) resume += pduLen(stream, resume, cfg);
+  let inProg = -1;
+  while (resume < q) {
+    inProg = resume;
+    resume += pduLen(stream, resume, cfg);
+  }
+  // A C2HData in progress: its rest is placed from the first frame after the confirm that starts in its PAD,
+  // DATA or DDGST (not in its header or HDGST), at the tag lookup made then.
+  const rest = resume > q ? runs.find((r) => r.hdr === inProg) : undefined;
+  const restFrom = rest ? starts.findIndex((s0, j) => j > m && s0 >= rest.hdr + 24 + (sc.hdgst ? 4 : 0) && s0 < resume) : -1;
+  if (sc.confirmIn) expect([rest?.hdr, restFrom], "confirm inside the candidate: its rest is placed from frame M + 1").toEqual([y.hdr, m + 1]);
+  const untagged = sc.noTag ? y.which : -1;
   if (sc.aligned) expect([cand, q, resume], "aligned confirm: candidate, confirm point, resume").toEqual([h1, h2, h2]);
   const reqs = w1.events.filter((e): e is { kind: "req"; s: number } => e.kind === "req");
 
   const latency = Number((await command(b, cmd({ op: OP.LIMITS_GET, tag: 1, index: 7 }))).data);
   const add = await command(b, cmd({
     op: OP.CTX_ADD, tag: 2, ctx, src_ip: ipv4(flow.srcIp), dst_ip: ipv4(flow.dstIp), src_port: flow.srcPort,
-    dst_port: flow.dstPort, seq: isn, flags: (sc.hdgst ? 1 : 0) | (sc.ddgst ? 2 : 0),
+    dst_port: flow.dstPort, seq: isn, flags: (sc.hdgst ? 1 : 0) | (sc.ddgst ? 2 : 0), cpda: cfg.cpda,
   }));
   expect(add.status, "CTX_ADD").toBe(0);
   const sgls = nextOff.map((n) => randomSgl(rng, Math.max(n, 1)));
@@ -498,7 +540,8 @@ async function runResync(dut: DutMethods, rng: Rng, sc: ResyncScenario): Promise
     const e0 = endOf(j);
     const poff = parseFrame(frames[j]!).payloadOffset;
     const segs: Seg[] = [];
-    const live = j < lost ? runs.filter((r) => r.start + r.len <= lostFrom || r.start < lostFrom) : j > m ? runs.filter((r) => r.hdr >= resume) : [];
+    const live = j < lost ? runs.filter((r) => r.start + r.len <= lostFrom || r.start < lostFrom)
+      : j > m ? runs.filter((r) => (r.hdr >= resume || (r === rest && restFrom >= 0 && j >= restFrom)) && r.which !== untagged) : [];
     for (const r of live) {
       const lo = Math.max(r.start, s0);
       const hi = Math.min(r.start + r.len, e0, j < lost ? lostFrom : e0);
@@ -559,6 +602,11 @@ async function runResync(dut: DutMethods, rng: Rng, sc: ResyncScenario): Promise
   if (sc.fake) expect(misses, "the false candidate was missed").toBeGreaterThan(0);
   if (sc.timeout < DEFAULT_TIMEOUT) expect(tmos, "timeouts").toBeGreaterThan(0);
 
+  if (sc.noTag) {
+    await b.cmds.send([cmd({ op: OP.TAG_TEARDOWN, tag: 20, ctx, cid: cids[y.which]!, cookie: 5 })]);
+    const td = await b.evts.recvMany(2);
+    expect(td.map((e) => [Number(e.values.kind), Number(e.values.status)]), "TAG_TEARDOWN: completion OK, TEARDOWN_DONE").toEqual([[1, 0], [3, 0]]);
+  }
   // Confirms: an older candidate's seq, a wrong seq, an unused context, an out-of-range one: ignored / refused.
   const rs = async (tag: number, c: number, seq: number): Promise<number> => (await command(b, cmd({ op: OP.RESYNC, tag, ctx: c, seq: seq >>> 0 }))).status;
   if (reqs.length > 1) expect(await rs(30, ctx, isn + reqs[0]!.s), "confirm of a dropped candidate").toBe(0);
@@ -579,6 +627,9 @@ async function runResync(dut: DutMethods, rng: Rng, sc: ResyncScenario): Promise
   for (const [addr, v] of memory) expect(got.get(addr), `host byte at 0x${addr.toString(16)}`).toBe(v);
   expect([await stat(STAT.RESYNC), await stat(STAT.MISSES), await stat(STAT.TIMEOUTS), await stat(STAT.SEARCHES)], "counters at the end")
     .toEqual([reqs.length, misses, tmos, 1]);
+  // Digests counted: PDUs complete before the loss and from `resume` on (not the PDU whose rest was placed).
+  const crcPdus = sc.ddgst ? runs.filter((r) => r.start + r.len + 4 <= lostFrom || r.hdr >= resume).length : 0;
+  expect([await stat(4), await stat(5)], "pdus_crc_ok, pdus_crc_bad").toEqual([crcPdus, 0]);
   console.log(`[ddp_top resync] ${frames.length} frames (1 lost), requests at ${reqs.map((r) => r.s).join(",")}, misses ${misses}, timeouts ${tmos}, confirmed ${cand}, resumed at ${resume}, ${memory.size} bytes placed`);
 }
 

@@ -292,17 +292,25 @@ describeRtl("ddp_tracker resync across data-only gaps", { top: "ddp_tracker", pa
     };
 
     for (const ddgst of [false, true]) {
-      // 1. A gap of 1000 bytes inside PDU 2's data, then the confirm: kept; PDU 3 and 4 are reported.
+      // 1. A gap of 1000 bytes inside PDU 2's data, then the confirm (in PDU 2's data): kept; at the next frame's
+      // first beat PDU 2 resumes (a header done with the gap flag: its cid / datao / datal, digest unverifiable),
+      // its data from that frame on is reported, then PDUs 3 and 4.
       {
         const r = await scenario(ddgst, (P) => [P[2]!.start + 1000, P[2]!.start + 2000], true);
+        const resume = r.after.filter((x) => x.values.hdr_done === 1n && x.values.gap === 1n);
+        expect(resume.map((x) => [Number(x.values.sof), Number(x.values.hdr_c2h), Number(x.values.hdr_cid), Number(x.values.hdr_datao), Number(x.values.hdr_datal)]), "resume of PDU 2")
+          .toEqual([[1, 1, 0x55, r.P[2]!.datao, 3000]]);
+        expect(r.after.indexOf(resume[0]!), "at the first beat of the frame after the confirm").toBe(r.firstAfter.length);
         expect([r.count(r.firstAfter, "st_ooo"), r.count(r.firstAfter, "st_miss"), r.count(r.firstAfter, "gap"), r.count(r.firstAfter, "st_search")], `ddgst ${ddgst}: kept gap: ooo, miss, gap, search`).toEqual([1, 0, 0, 0]);
         expect(r.count(r.after, "rr") + r.count(r.after, "st_miss") + r.count(r.after, "st_tmo"), "no new candidate, miss or timeout").toBe(0);
         const hd = r.after.filter((x) => x.values.hdr_done === 1n).map((x) => [Number(x.values.hdr_datao), Number(x.values.hdr_datal)]);
-        expect(hd, "headers reported after the confirm").toEqual([3, 4].map((i) => [r.P[i]!.datao, r.P[i]!.datal]));
+        expect(hd, "headers reported after the confirm").toEqual([2, 3, 4].map((i) => [r.P[i]!.datao, r.P[i]!.datal]));
         const want = new Map<number, number>();
+        // PDU 2 from the frame after the confirm (g1 + 700, data offset 2700) on; PDUs 3 and 4 whole.
+        for (let k = 2700; k < 3000; k++) want.set(r.P[2]!.start + k, k);
         for (const i of [3, 4]) for (let k = 0; k < r.P[i]!.datal; k++) want.set(r.P[i]!.start + k, k);
-        expect([...r.seen.entries()].sort((a, b) => a[0] - b[0]), "data bytes reported: PDUs 3 and 4").toEqual([...want.entries()].sort((a, b) => a[0] - b[0]));
-        expect(r.count(r.after, "g_done"), "digests").toBe(ddgst ? 2 : 0);
+        expect([...r.seen.entries()].sort((a, b) => a[0] - b[0]), "data bytes reported: PDU 2's rest, PDUs 3 and 4").toEqual([...want.entries()].sort((a, b) => a[0] - b[0]));
+        expect(r.count(r.after, "g_done"), "digests").toBe(ddgst ? 3 : 0);
       }
       // 2. A gap from PDU 2's data to one byte past its data end: a miss; the scan restarts there.
       {
@@ -318,12 +326,16 @@ describeRtl("ddp_tracker resync across data-only gaps", { top: "ddp_tracker", pa
       }
     }
     // 3. No DDGST, a gap ending exactly at PDU 2's data end = PDU 3's header (the boundary is the next frame's
-    // first byte). Confirmed before: PDU 3 on is reported from that frame on. Not confirmed: 3024 bytes past the candidate > RESYNC_TIMEOUT 2000, a timeout there and PDU 3 is the candidate.
+    // first byte). Confirmed before (inside PDU 2's data): PDU 2 resumes at that frame's first beat (nothing of
+    // it left after the gap), then PDU 3 on is reported. Not confirmed: 3024 bytes past the candidate >
+    // RESYNC_TIMEOUT 2000, a timeout there and PDU 3 is the candidate.
     {
       const r = await scenario(false, (P) => [P[2]!.start + 1000, P[2]!.start + 3000], false);
       expect([r.count(r.firstAfter, "st_ooo"), r.count(r.firstAfter, "st_miss"), r.count(r.firstAfter, "st_tmo")], "boundary, confirmed").toEqual([1, 0, 0]);
-      expect(r.firstAfter.filter((x) => x.values.hdr_done === 1n).map((x) => Number(x.values.hdr_datao)), "PDU 3 in the first frame").toEqual([r.P[3]!.datao]);
-      expect(r.count(r.after, "hdr_done"), "PDUs 3 and 4").toBe(2);
+      expect(r.firstAfter.filter((x) => x.values.hdr_done === 1n).map((x) => [Number(x.values.hdr_datao), Number(x.values.gap)]), "PDU 2's resume, PDU 3 in the first frame")
+        .toEqual([[r.P[2]!.datao, 1], [r.P[3]!.datao, 0]]);
+      expect(r.count(r.after, "hdr_done"), "PDU 2's resume, PDUs 3 and 4").toBe(3);
+      expect(r.count(r.after, "st_drop") + r.count(r.after, "st_search"), "the kept gap is rule 4").toBe(0);
     }
     {
       const r = await scenario(false, (P) => [P[2]!.start + 1000, P[2]!.start + 3000], true);
