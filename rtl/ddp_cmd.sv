@@ -37,6 +37,8 @@
 //   rr_valid, rr_ctx, rr_seq      a RESYNC_REQUEST from the datapath (only while evt_room)
 //   stat_inc                      counter increments, 16 bits per counter
 
+`include "ddp_pkg.sv"
+
 module ddp_cmd #(
   // number of contexts
   parameter int N_CTX = 8,

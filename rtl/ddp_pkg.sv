@@ -4,6 +4,11 @@
 // kinds (section 5), the NVMe/TCP PDU types the block recognises, and the statistics indexes of STATS_GET.
 // Referenced as ddp_pkg::NAME (no `import`: the Yosys the project pins does not accept it).
 
+// Include guard: the modules that use the package `include it, so any file order works (lint of rtl/*.sv
+// in alphabetical order, Yosys, the harness build), and it is defined once.
+`ifndef DDP_PKG_SV
+`define DDP_PKG_SV
+
 // Not every module uses every constant.
 /* verilator lint_off UNUSEDPARAM */
 package ddp_pkg;
@@ -83,3 +88,5 @@ package ddp_pkg;
 
 endpackage
 /* verilator lint_on UNUSEDPARAM */
+
+`endif  // DDP_PKG_SV

@@ -28,6 +28,8 @@
 // Ports: s_* from ddp_tracker (same names as its m_*); caps; lk_* / rd_* / inval to ddp_tag_cam; the outputs;
 //   stat_* increments (valid at the cycle the pipeline advances: gated with adv here).
 
+`include "ddp_pkg.sv"
+
 module ddp_place #(
   // tdata width in bits (64 only)
   parameter int DATA_W = 64,

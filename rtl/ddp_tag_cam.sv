@@ -31,6 +31,8 @@
 //   CTX_W, TAG_W, CNT_W  widths (derived)
 // Ports: as listed above; clk, rst (synchronous, active high; clears valid bits, drain counters, staging).
 
+`include "ddp_pkg.sv"
+
 module ddp_tag_cam #(
   // number of tag entries
   parameter int N_TAGS = 64,

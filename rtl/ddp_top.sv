@@ -26,6 +26,8 @@
 // Ports: clk, rst (synchronous, active high) and the stream groups of the contract: s_axis_*, m_axis_rx_*,
 //   m_cqe_*, m_dma_*, s_cmd_*, m_evt_*.
 
+`include "ddp_pkg.sv"
+
 module ddp_top #(
   // tdata width in bits (64 only)
   parameter int DATA_W = 64,

@@ -38,6 +38,8 @@
 //   init_valid, init_idx, init_seq         CTX_ADD: the context restarts in HDR at seq
 //   m_*                                    the S1 outputs listed above (see the declarations)
 
+`include "ddp_pkg.sv"
+
 module ddp_tracker #(
   // tdata width in bits (64 only)
   parameter int DATA_W = 64,

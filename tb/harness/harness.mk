@@ -29,7 +29,7 @@ HARNESS_VDIR = build/$(TOP)/$(HARNESS_VARIANT)
 HARNESS_BIN = $(HARNESS_VDIR)/V$(TOP)
 
 # One fixed set of flags everywhere: changing any of them rebuilds everything.
-VERILATOR_FLAGS := --cc --exe --assert --trace-fst --x-assign fast --x-initial fast -Wno-fatal \
+VERILATOR_FLAGS := --cc --exe --assert --trace-fst --x-assign fast --x-initial fast -Wno-fatal -Irtl \
     -CFLAGS -O2 -CFLAGS -std=c++17 -CFLAGS -I$(abspath $(HARNESS_DIR)) \
     -CFLAGS -include -CFLAGS $(abspath $(HARNESS_DIR)/vl_print_hook.h) \
     -LDFLAGS -lzmq
