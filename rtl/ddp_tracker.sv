@@ -176,6 +176,42 @@ module ddp_tracker #(
 
   typedef ddp_pkg::region_e region_e;
 
+  // The region that follows `from` once it ends, in PDU order HDR -> HDGST -> PAD -> DATA -> DDGST -> HDR,
+  // skipping what the PDU does not have (no digests negotiated, no PAD, no data: other PDUs return to HDR).
+  // `from` = RG_HDR means a header that passed its check. `rs` is `rem` saturated at 9 (more than a beat).
+  typedef struct packed {
+    region_e     rg;
+    logic [31:0] rem;
+    logic [3:0]  rs;
+  } next_region_t;
+
+  function automatic next_region_t next_region(input region_e from, input logic hdgst, input logic ddgst,
+                                               input logic [7:0] pad, input logic [3:0] s_pad, input logic c2h,
+                                               input logic [31:0] datal, input logic [3:0] s_datal);
+    next_region_t n;
+    n.rg  = ddp_pkg::RG_HDR;
+    n.rem = 32'd24;
+    n.rs  = 4'd9;
+    if (from == ddp_pkg::RG_HDR && hdgst) begin
+      n.rg  = ddp_pkg::RG_HDGST;
+      n.rem = 32'd4;
+      n.rs  = 4'd4;
+    end else if ((from == ddp_pkg::RG_HDR || from == ddp_pkg::RG_HDGST) && pad != 8'd0) begin
+      n.rg  = ddp_pkg::RG_PAD;
+      n.rem = {24'd0, pad};
+      n.rs  = s_pad;
+    end else if ((from == ddp_pkg::RG_HDR || from == ddp_pkg::RG_HDGST || from == ddp_pkg::RG_PAD) && c2h) begin
+      n.rg  = ddp_pkg::RG_DATA;
+      n.rem = datal;
+      n.rs  = s_datal;
+    end else if (from == ddp_pkg::RG_DATA && ddgst) begin
+      n.rg  = ddp_pkg::RG_DDGST;
+      n.rem = 32'd4;
+      n.rs  = 4'd4;
+    end
+    next_region = n;
+  endfunction
+
   // ---------------------------------------------------------------------------------------------------------
   // S0: the beat and its frame.
 
@@ -482,6 +518,7 @@ module ddp_tracker #(
   // Segments.
   region_e     rg;
   logic [31:0] rem;
+  next_region_t nx;
   logic [3:0]  a;            // first lane of the current segment
   logic        stop;
   logic        p_c2h;
@@ -520,6 +557,7 @@ module ddp_tracker #(
   always_comb begin
     rg       = c_rg;
     rem      = c_rem;
+    nx       = '0;
     p_c2h    = c_c2h;
     p_pad    = c_pad;
     p_datal  = c_datal;
@@ -575,23 +613,10 @@ module ddp_tracker #(
             p_datal  = cd_datal;
             ps_pad   = s_cdpad;
             ps_datal = s_cddatal;
-            if (cfg_hdgst) begin
-              rg  = ddp_pkg::RG_HDGST;
-              rem = 32'd4;
-              rs  = 4'd4;
-            end else if (cd_pad != 8'd0) begin
-              rg  = ddp_pkg::RG_PAD;
-              rem = {24'd0, cd_pad};
-              rs  = s_cdpad;
-            end else if (cd_c2h) begin
-              rg  = ddp_pkg::RG_DATA;
-              rem = cd_datal;
-              rs  = s_cddatal;
-            end else begin
-              rg  = ddp_pkg::RG_HDR;
-              rem = 32'd24;
-              rs  = 4'd9;
-            end
+            nx  = next_region(ddp_pkg::RG_HDR, cfg_hdgst, cfg_ddgst, cd_pad, s_cdpad, cd_c2h, cd_datal, s_cddatal);
+            rg  = nx.rg;
+            rem = nx.rem;
+            rs  = nx.rs;
             if (rg == ddp_pkg::RG_HDR && a < hi) begin
               hs_valid = 1'b1;
               hs_lane  = a;
@@ -637,23 +662,10 @@ module ddp_tracker #(
                   p_datal  = h_datal;
                   ps_pad   = s_hpad;
                   ps_datal = s_hdatal;
-                  if (cfg_hdgst) begin
-                    rg  = ddp_pkg::RG_HDGST;
-                    rem = 32'd4;
-                    rs  = 4'd4;
-                  end else if (h_pad != 8'd0) begin
-                    rg  = ddp_pkg::RG_PAD;
-                    rem = {24'd0, h_pad};
-                    rs  = s_hpad;
-                  end else if (h_c2h) begin
-                    rg  = ddp_pkg::RG_DATA;
-                    rem = h_datal;
-                    rs  = s_hdatal;
-                  end else begin
-                    rg  = ddp_pkg::RG_HDR;
-                    rem = 32'd24;
-                    rs  = 4'd9;
-                  end
+                  nx  = next_region(ddp_pkg::RG_HDR, cfg_hdgst, cfg_ddgst, h_pad, s_hpad, h_c2h, h_datal, s_hdatal);
+                  rg  = nx.rg;
+                  rem = nx.rem;
+                  rs  = nx.rs;
                 end else begin
                   // A failed check: SEARCH, scanning from the header's second byte (this beat: scan_e).
                   hdr_fail = 1'b1;
@@ -663,41 +675,16 @@ module ddp_tracker #(
                   rg       = ddp_pkg::RG_SEARCH;
                 end
               end
-              ddp_pkg::RG_HDGST: begin
-                if (p_pad != 8'd0) begin
-                  rg  = ddp_pkg::RG_PAD;
-                  rem = {24'd0, p_pad};
-                  rs  = ps_pad;
-                end else if (p_c2h) begin
-                  rg  = ddp_pkg::RG_DATA;
-                  rem = p_datal;
-                  rs  = ps_datal;
-                end else begin
-                  rg  = ddp_pkg::RG_HDR;
-                  rem = 32'd24;
-                  rs  = 4'd9;
-                end
-              end
-              ddp_pkg::RG_PAD: begin
-                if (p_c2h) begin
-                  rg  = ddp_pkg::RG_DATA;
-                  rem = p_datal;
-                  rs  = ps_datal;
-                end else begin
-                  rg  = ddp_pkg::RG_HDR;
-                  rem = 32'd24;
-                  rs  = 4'd9;
-                end
-              end
-              ddp_pkg::RG_DATA: begin
-                rg  = cfg_ddgst ? ddp_pkg::RG_DDGST : ddp_pkg::RG_HDR;
-                rem = cfg_ddgst ? 32'd4 : 32'd24;
-                rs  = cfg_ddgst ? 4'd4 : 4'd9;
-              end
-              default: begin  // RG_DDGST
-                rg  = ddp_pkg::RG_HDR;
-                rem = 32'd24;
-                rs  = 4'd9;
+              default: begin  // HDGST, PAD, DATA, DDGST: `from` constant per region keeps the logic shallow
+                unique case (rg)
+                  ddp_pkg::RG_HDGST: nx = next_region(ddp_pkg::RG_HDGST, cfg_hdgst, cfg_ddgst, p_pad, ps_pad, p_c2h, p_datal, ps_datal);
+                  ddp_pkg::RG_PAD:   nx = next_region(ddp_pkg::RG_PAD, cfg_hdgst, cfg_ddgst, p_pad, ps_pad, p_c2h, p_datal, ps_datal);
+                  ddp_pkg::RG_DATA:  nx = next_region(ddp_pkg::RG_DATA, cfg_hdgst, cfg_ddgst, p_pad, ps_pad, p_c2h, p_datal, ps_datal);
+                  default:           nx = next_region(ddp_pkg::RG_DDGST, cfg_hdgst, cfg_ddgst, p_pad, ps_pad, p_c2h, p_datal, ps_datal);
+                endcase
+                rg  = nx.rg;
+                rem = nx.rem;
+                rs  = nx.rs;
               end
             endcase
             // A PDU boundary while waiting: a confirmed context resumes here; an unconfirmed candidate more than
