@@ -3,9 +3,9 @@
 // fragments point at the SGL address of their buffer offset while ring fragments carry the frame's bytes.
 // Expected addresses and bytes come from the test's own SGLs and stream, not from the driver.
 
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Harness } from "../../src/cosim/index.js";
-import { ModelDevice, type OffloadDevice, RtlDevice } from "../../src/device/index.js";
+import { describe, expect, it } from "vitest";
+import { ModelDevice, type OffloadDevice } from "../../src/device/index.js";
+import { describeOnRtl } from "../util/rtl-device.js";
 import {
   Errno,
   fragLength,
@@ -215,13 +215,4 @@ function driverTests(kind: string, open: () => Promise<OffloadDevice>): void {
 
 driverTests("model", async () => new ModelDevice(new HostMemory()));
 
-describe("RTL", () => {
-  let harness: Harness | undefined;
-  beforeAll(async () => {
-    harness = await Harness.spawn({ top: "ddp_top" });
-  }, 600_000);
-  afterAll(async () => {
-    await harness?.close();
-  });
-  driverTests("RTL", () => RtlDevice.attach(harness!, new HostMemory()));
-});
+describeOnRtl("RTL", (openDevice) => driverTests("RTL", openDevice));

@@ -7,9 +7,9 @@
 // and CRCs no byte of an offloaded read. On top, each scenario checks which reads were offloaded against what
 // the limits imply, computed here from the read sizes alone (pages <= max SGL, at or above io_threshold).
 
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Harness } from "../../src/cosim/index.js";
-import { ModelDevice, type OffloadDevice, RtlDevice } from "../../src/device/index.js";
+import { describe, expect, it } from "vitest";
+import { ModelDevice, type OffloadDevice } from "../../src/device/index.js";
+import { describeOnRtl } from "../util/rtl-device.js";
 import { ULP_DDP_CAP_NVME_TCP, ULP_DDP_CAP_NVME_TCP_DDGST_RX } from "../../src/driver/index.js";
 import { HostMemory } from "../../src/model/host-memory.js";
 import type { WireImpairments } from "../../src/target/wire.js";
@@ -106,19 +106,11 @@ describe("end to end, model device", () => {
   });
 });
 
-describe("end to end, RTL device (ddp_top)", () => {
-  let harness: Harness | undefined;
-  beforeAll(async () => {
-    harness = await Harness.spawn({ top: "ddp_top" });
-  }, 600_000);
-  afterAll(async () => {
-    await harness?.close();
-  });
+describeOnRtl("end to end, RTL device (ddp_top)", (openDevice) => {
   scenarios.forEach((sc, i) => {
     if (!sc.rtl) return;
     it(sc.name, async () => {
-      const device = await RtlDevice.attach(harness!, new HostMemory());
-      await runScenario(sc, i, device);
+      await runScenario(sc, i, await openDevice());
     }, 120_000);
   });
 });

@@ -10,9 +10,9 @@
 // resync requests were raised and confirmed, and offload resumed after every loss (each run of unplaced data
 // bytes is bounded, computed from the retransmission delay, the NAPI budget and the PDU size).
 
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Harness } from "../../src/cosim/index.js";
-import { ModelDevice, type OffloadDevice, RtlDevice } from "../../src/device/index.js";
+import { describe, expect, it } from "vitest";
+import { ModelDevice, type OffloadDevice } from "../../src/device/index.js";
+import { describeOnRtl } from "../util/rtl-device.js";
 import { HostMemory } from "../../src/model/host-memory.js";
 import { seqDiff } from "../../src/net/seq.js";
 import { PduType } from "../../src/nvme/pdu.js";
@@ -223,19 +223,11 @@ describe("resync end to end, model device", () => {
   });
 });
 
-describe("resync end to end, RTL device (ddp_top)", () => {
-  let harness: Harness | undefined;
-  beforeAll(async () => {
-    harness = await Harness.spawn({ top: "ddp_top" });
-  }, 600_000);
-  afterAll(async () => {
-    await harness?.close();
-  });
+describeOnRtl("resync end to end, RTL device (ddp_top)", (openDevice) => {
   cases.forEach((c, i) => {
     if (!c.rtl) return;
     it(c.name, async () => {
-      const device = await RtlDevice.attach(harness!, new HostMemory());
-      await runCase(c, i, device);
+      await runCase(c, i, await openDevice());
     }, 180_000);
   });
 });
