@@ -3,9 +3,9 @@
 // Run alone: npx tsx bench/nvme.ts
 
 import { pathToFileURL } from "node:url";
-import { crc32c } from "../src/nvme/crc32c.js";
-import { PduFramer } from "../src/nvme/framer.js";
-import { decodePdu, encodePdu, type C2HDataPdu } from "../src/nvme/pdu.js";
+import { crc32c } from "../src/pdu/crc32c.js";
+import { PduFramer } from "../src/pdu/framer.js";
+import { decodePdu, encodePdu, type C2HDataPdu } from "../src/pdu/pdu.js";
 import { Rng } from "../src/util/rng.js";
 
 const DIGESTS = { hdgst: true, ddgst: true };

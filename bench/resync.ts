@@ -11,15 +11,15 @@
 
 import { pathToFileURL } from "node:url";
 import { type FrameBatch, type OffloadDevice, openDevice, PassThroughDevice } from "../src/device/index.js";
-import { HostMemory } from "../src/model/host-memory.js";
-import { Op, STAT_NAMES, Status } from "../src/model/protocol.js";
+import { HostMemory } from "../src/contract/host-memory.js";
+import { Op, STAT_NAMES, Status } from "../src/contract/protocol.js";
 import { ParseError } from "../src/net/errors.js";
 import { parseFrame } from "../src/net/frame.js";
 import { seqDiff } from "../src/net/seq.js";
-import { PduType } from "../src/nvme/pdu.js";
-import type { SentPdu } from "../src/target/controller.js";
-import { closeSession, NAPI_WEIGHT, openSession, type QueuePair, runQueues, type Session, type SessionConfig } from "../src/target/session.js";
-import type { WireImpairments } from "../src/target/wire.js";
+import { PduType } from "../src/pdu/pdu.js";
+import type { SentPdu } from "../src/nvmet/controller.js";
+import { closeSession, NAPI_WEIGHT, openSession, type QueuePair, runQueues, type Session, type SessionConfig } from "../src/stack/session.js";
+import type { WireImpairments } from "../src/nvmet/wire.js";
 import { Rng, seedFromEnv } from "../src/util/rng.js";
 
 // ---------------------------------------------------------------------------------------------------------

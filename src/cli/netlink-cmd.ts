@@ -4,8 +4,8 @@
 import { openDevice, type OffloadDevice } from "../device/index.js";
 import { type CapName, CAP_NAMES, capsGet, capsSet, type DdpNetdev, statsGet } from "../driver/netlink.js";
 import { NicDriver } from "../driver/driver.js";
-import { HostMemory } from "../model/host-memory.js";
-import { Op, STAT_NAMES, Status } from "../model/protocol.js";
+import { HostMemory } from "../contract/host-memory.js";
+import { Op, STAT_NAMES, Status } from "../contract/protocol.js";
 import { CliError, EXIT_OK, parse, parseChoice, parseList, UsageError } from "./args.js";
 import { CapsReplySchema, CapsSetOutputSchema, StatsReplySchema } from "./schemas.js";
 import { formatYnl } from "./ynl.js";

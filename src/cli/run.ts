@@ -9,18 +9,18 @@ import { performance } from "node:perf_hooks";
 import { openDevice, RtlDevice } from "../device/index.js";
 import { NicDriver } from "../driver/driver.js";
 import { statsGet } from "../driver/netlink.js";
-import { HostMemory } from "../model/host-memory.js";
+import { HostMemory } from "../contract/host-memory.js";
 import { flowKeyOf } from "../net/frame.js";
 import { writePcap } from "../net/pcap.js";
 import { seqDiff } from "../net/seq.js";
-import { PduType } from "../nvme/pdu.js";
-import { openSession, type Session, type SessionConfig } from "../target/session.js";
+import { PduType } from "../pdu/pdu.js";
+import { openSession, type Session, type SessionConfig } from "../stack/session.js";
 import { seedFromEnv } from "../util/rng.js";
 import { EXIT_FAIL, EXIT_OK, parse, parseChoice, parseInteger, parseRate, parseSize, Progress, UsageError } from "./args.js";
 import { CountingDevice } from "./counting-device.js";
 import { BACKENDS, type Backend, hardwareCounters } from "./netlink-cmd.js";
 import { type RunReport, RunReportSchema } from "./schemas.js";
-import { type FioSpec, runFio, RW_MODES, type RwMode } from "./workload.js";
+import { type FioSpec, runFio, RW_MODES, type RwMode } from "../stack/workload.js";
 import { formatEthtoolStats } from "./ynl.js";
 
 export const RUN_HELP = `Usage: ddpsim run [options]

@@ -3,7 +3,7 @@
 
 import { z } from "zod";
 import { CAP_NAMES, type CapName } from "../driver/netlink.js";
-import { ULP_DDP_STAT_NAMES } from "../driver/ulp-ddp.js";
+import { ULP_DDP_STAT_NAMES } from "../contract/ulp-ddp.js";
 
 const count = z.number().int().min(0);
 const capName = z.enum(Object.keys(CAP_NAMES) as [CapName, ...CapName[]]);

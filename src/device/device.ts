@@ -6,8 +6,8 @@
 // Calls must not overlap (the driver serialises them): a command given after frames() resolved acts on later
 // frames only, on both back ends.
 
-import type { HostMemory } from "../model/host-memory.js";
-import { type CommandInput, type Completion, type Cqe, type Event, EventKind, Op, TAG_SETUP_LAST } from "../model/protocol.js";
+import type { HostMemory } from "../contract/host-memory.js";
+import { type CommandInput, type Completion, type Cqe, type Event, EventKind, Op, TAG_SETUP_LAST } from "../contract/protocol.js";
 
 /** A device event that is not a command's completion. */
 export type AsyncEvent = Exclude<Event, Completion>;

@@ -1,7 +1,7 @@
 // The offload device behind one interface, with two back ends chosen by a flag: the reference model
 // in-process, or the RTL (ddp_top) co-simulated in Verilator.
 
-import type { HostMemory } from "../model/host-memory.js";
+import type { HostMemory } from "../contract/host-memory.js";
 import type { OffloadParams } from "../model/offload-model.js";
 import type { DeviceKind, OffloadDevice } from "./device.js";
 import { ModelDevice } from "./model-device.js";

@@ -1,9 +1,9 @@
 // The offload device over the reference model (src/model/), in-process: no cycles, every call answers at once.
 
 import type { z } from "zod";
-import type { HostMemory } from "../model/host-memory.js";
+import type { HostMemory } from "../contract/host-memory.js";
 import { OffloadModel, type OffloadParamsSchema } from "../model/offload-model.js";
-import type { CommandInput } from "../model/protocol.js";
+import type { CommandInput } from "../contract/protocol.js";
 import { type AsyncEvent, type CommandBatch, completionsOf, DeviceError, type FrameBatch, type OffloadDevice, splitEvents } from "./device.js";
 
 export class ModelDevice implements OffloadDevice {

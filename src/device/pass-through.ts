@@ -1,7 +1,7 @@
 // An OffloadDevice that forwards everything to another one. Subclasses override what they watch or reshape
 // (frames, usually): recording CQEs for a report, holding frames back to play a lossy wire.
 
-import type { CommandInput } from "../model/protocol.js";
+import type { CommandInput } from "../contract/protocol.js";
 import type { AsyncEvent, CommandBatch, FrameBatch, OffloadDevice } from "./device.js";
 
 export class PassThroughDevice implements OffloadDevice {

@@ -15,7 +15,7 @@ import {
   type DmaWrite,
   type Event,
   EventSchema,
-} from "../model/protocol.js";
+} from "../contract/protocol.js";
 
 /** `s_cmd_*` fields in payload order, with the CommandSchema key each one carries. */
 export const CMD_FIELDS = [

@@ -10,9 +10,9 @@
 // rebuilds the frame at its positions (placed bytes read as 0, as ModelDevice gives them).
 
 import { Harness, type Params, type UntilCondition } from "../cosim/index.js";
-import type { HostMemory } from "../model/host-memory.js";
+import type { HostMemory } from "../contract/host-memory.js";
 import type { OffloadParams } from "../model/offload-model.js";
-import { type CommandInput, type DmaWrite, type Event } from "../model/protocol.js";
+import { type CommandInput, type DmaWrite, type Event } from "../contract/protocol.js";
 import {
   type AsyncEvent,
   type CommandBatch,

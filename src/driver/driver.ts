@@ -32,8 +32,8 @@ import {
   type StatusCode,
   tagSetup,
   tagTeardown,
-} from "../model/protocol.js";
-import type { Skb, SkbFrag } from "./skb.js";
+} from "../contract/protocol.js";
+import type { Skb, SkbFrag } from "../contract/skb.js";
 import {
   Errno,
   NVME_TCP_DATA_DIGEST_ENABLE,
@@ -48,7 +48,7 @@ import {
   type UlpDdpSocket,
   type UlpDdpStats,
   type UlpDdpUlpOps,
-} from "./ulp-ddp.js";
+} from "../contract/ulp-ddp.js";
 
 /** The driver's own statistics (the first six of ulp_ddp_stats). */
 export interface DriverCounters {

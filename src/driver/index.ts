@@ -1,6 +1,4 @@
-// The kernel-style NIC driver: ULP DDP device ops over an OffloadDevice, skbs for TCP, the netlink family.
+// The kernel-style NIC driver: ULP DDP device ops over an OffloadDevice, and the ulp_ddp netlink family.
 
 export * from "./driver.js";
 export * from "./netlink.js";
-export * from "./skb.js";
-export * from "./ulp-ddp.js";

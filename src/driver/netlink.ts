@@ -1,7 +1,7 @@
 // The generic netlink family `ulp_ddp` (facts 4) over a device's ops: caps-get, caps-set (with the core's
 // algebra and the notification rule) and stats-get, with the family's attribute and flag names.
 
-import { ULP_DDP_CAP_NVME_TCP, ULP_DDP_CAP_NVME_TCP_DDGST_RX, ULP_DDP_STAT_NAMES, type UlpDdpDevOps, type UlpDdpStats } from "./ulp-ddp.js";
+import { ULP_DDP_CAP_NVME_TCP, ULP_DDP_CAP_NVME_TCP_DDGST_RX, ULP_DDP_STAT_NAMES, type UlpDdpDevOps, type UlpDdpStats } from "../contract/ulp-ddp.js";
 
 /** enum `cap` as flag names, by bit. */
 export const CAP_NAMES = { "nvme-tcp": ULP_DDP_CAP_NVME_TCP, "nvme-tcp-ddgst-rx": ULP_DDP_CAP_NVME_TCP_DDGST_RX } as const;

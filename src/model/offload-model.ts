@@ -14,8 +14,8 @@ import { z } from "zod";
 import { ParseError } from "../net/errors.js";
 import { type ParsedFrame, parseFrame } from "../net/frame.js";
 import { seqAdd, seqDiff } from "../net/seq.js";
-import { crc32c, DIGEST_LENGTH, readDigest } from "../nvme/crc32c.js";
-import { PduFlags, PduType, TERM_REQ_MAX_PLEN } from "../nvme/pdu.js";
+import { crc32c, DIGEST_LENGTH, readDigest } from "../pdu/crc32c.js";
+import { PduFlags, PduType, TERM_REQ_MAX_PLEN } from "../pdu/pdu.js";
 import {
   Cap,
   CAPS_HW,
@@ -38,7 +38,7 @@ import {
   Status,
   type StatusCode,
   TAG_SETUP_LAST,
-} from "./protocol.js";
+} from "../contract/protocol.js";
 
 export const OffloadParamsSchema = z.object({
   nCtx: z.number().int().min(1).max(256).default(8),

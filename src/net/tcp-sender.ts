@@ -1,5 +1,5 @@
 // One direction of a TCP connection, as a sender: turns a byte stream into MSS-sized segments and their frames.
-// No congestion control, no retransmission timer: the impaired wire (src/target/wire.ts) models loss as late
+// No congestion control, no retransmission timer: the impaired wire (src/nvmet/wire.ts) models loss as late
 // retransmission of the same frame. Sequence numbers wrap mod 2^32 (seq.ts).
 
 import { buildTcpFrame, type FlowAddress, type TcpOption } from "./frame.js";

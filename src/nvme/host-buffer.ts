@@ -2,8 +2,8 @@
 // in host memory shared with the NIC, as pages (like a bio's pages): the pages are the request's SGL, and the
 // NIC's placed skb fragments point into them, which is how the host sees that a copy would be src == dst.
 
-import type { HostMemory } from "../model/host-memory.js";
-import type { SglEntry } from "../model/protocol.js";
+import type { HostMemory } from "../contract/host-memory.js";
+import type { SglEntry } from "../contract/protocol.js";
 
 export interface ReadBuffer {
   readonly length: number;

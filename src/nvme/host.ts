@@ -30,12 +30,12 @@ import {
   type UlpDdpDevOps,
   type UlpDdpSocket,
   type UlpDdpUlpOps,
-} from "../driver/ulp-ddp.js";
-import { fragBytes, fragLength, type Skb, type SkbFrag, sliceFrag } from "../driver/skb.js";
-import type { HostMemory } from "../model/host-memory.js";
-import type { SglEntry } from "../model/protocol.js";
+} from "../contract/ulp-ddp.js";
+import { fragBytes, fragLength, type Skb, type SkbFrag, sliceFrag } from "../contract/skb.js";
+import type { HostMemory } from "../contract/host-memory.js";
+import type { SglEntry } from "../contract/protocol.js";
 import { seqAdd, seqLt } from "../net/seq.js";
-import { crc32c, DIGEST_LENGTH, readDigest } from "./crc32c.js";
+import { crc32c, DIGEST_LENGTH, readDigest } from "../pdu/crc32c.js";
 import { PagedBuffer, PlainBuffer, type ReadBuffer } from "./host-buffer.js";
 import {
   COMMON_HEADER_LENGTH,
@@ -49,7 +49,7 @@ import {
   PduType,
   peekPduLengths,
   type R2TPdu,
-} from "./pdu.js";
+} from "../pdu/pdu.js";
 import {
   type Cqe,
   cqeStatus,
@@ -61,7 +61,7 @@ import {
   sglTransport,
   StatusCodeType,
   statusOk,
-} from "./sqe.js";
+} from "../pdu/sqe.js";
 
 /** NVME_SC_DATA_XFER_ERROR: what Linux completes a command with when its data digest does not match. */
 export const DATA_TRANSFER_ERROR_STATUS = cqeStatus(StatusCodeType.Generic, 0x04);

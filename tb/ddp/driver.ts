@@ -9,7 +9,7 @@
 // frame (it leaves in frame order; each frame's share is the total length of its CQE segments).
 
 import type { Harness, UntilCondition } from "../../src/cosim/index.js";
-import type { HostMemory } from "../../src/model/host-memory.js";
+import type { HostMemory } from "../../src/contract/host-memory.js";
 import {
   type CommandInput,
   type Cqe,
@@ -19,7 +19,7 @@ import {
   Op,
   STAT_NAMES,
   type Stats,
-} from "../../src/model/protocol.js";
+} from "../../src/contract/protocol.js";
 import {
   CMD_FIELDS,
   completionsOf,

@@ -7,12 +7,12 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { join } from "node:path";
 import { CapsReplySchema, CapsSetOutputSchema, ReplayReportSchema, RunReportSchema, StatsReplySchema } from "../../src/cli/schemas.js";
-import { runFio } from "../../src/cli/workload.js";
+import { runFio } from "../../src/stack/workload.js";
 import { ModelDevice } from "../../src/device/index.js";
-import { ULP_DDP_STAT_NAMES } from "../../src/driver/ulp-ddp.js";
-import { HostMemory } from "../../src/model/host-memory.js";
-import { patternBytes } from "../../src/target/namespace.js";
-import { openSession } from "../../src/target/session.js";
+import { ULP_DDP_STAT_NAMES } from "../../src/contract/ulp-ddp.js";
+import { HostMemory } from "../../src/contract/host-memory.js";
+import { patternBytes } from "../../src/nvmet/namespace.js";
+import { openSession } from "../../src/stack/session.js";
 import { seedFromEnv } from "../../src/util/rng.js";
 import { ddpsim, sha256, tmp } from "./helpers.js";
 

@@ -7,10 +7,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { main } from "../../src/cli/ddpsim.js";
 import { writePcap } from "../../src/net/pcap.js";
-import type { Lie } from "../../src/target/controller.js";
-import { patternBytes } from "../../src/target/namespace.js";
-import { openSession } from "../../src/target/session.js";
-import type { WireImpairments } from "../../src/target/wire.js";
+import type { Lie } from "../../src/nvmet/controller.js";
+import { patternBytes } from "../../src/nvmet/namespace.js";
+import { openSession } from "../../src/stack/session.js";
+import type { WireImpairments } from "../../src/nvmet/wire.js";
 
 export interface CliResult {
   code: number;

@@ -6,20 +6,13 @@
 import { describe, expect, it } from "vitest";
 import { ModelDevice, type OffloadDevice } from "../../src/device/index.js";
 import { describeOnRtl } from "../util/rtl-device.js";
-import {
-  Errno,
-  fragLength,
-  NicDriver,
-  type Skb,
-  ULP_DDP_CAP_NVME_TCP_DDGST_RX,
-  type UlpDdpSocket,
-  type UlpDdpUlpOps,
-} from "../../src/driver/index.js";
-import { HostMemory } from "../../src/model/host-memory.js";
-import type { SglEntry } from "../../src/model/protocol.js";
+import { NicDriver } from "../../src/driver/index.js";
+import { Errno, fragLength, type Skb, ULP_DDP_CAP_NVME_TCP_DDGST_RX, type UlpDdpSocket, type UlpDdpUlpOps } from "../../src/contract/index.js";
+import { HostMemory } from "../../src/contract/host-memory.js";
+import type { SglEntry } from "../../src/contract/protocol.js";
 import type { FlowAddress } from "../../src/net/frame.js";
 import { TcpStreamSender } from "../../src/net/tcp-sender.js";
-import { encodePdu, type Pdu } from "../../src/nvme/pdu.js";
+import { encodePdu, type Pdu } from "../../src/pdu/pdu.js";
 import { Rng, seedFromEnv } from "../../src/util/rng.js";
 
 const seed = seedFromEnv();

@@ -5,11 +5,11 @@
 
 import { describe, expect, it } from "vitest";
 import { crc32c as referenceCrc32c } from "@node-rs/crc32";
-import type { Skb, SkbFrag, UlpDdpDevOps, UlpDdpIo, UlpDdpLimits, UlpDdpSocket, UlpDdpUlpOps } from "../../src/driver/index.js";
-import { ULP_DDP_RESYNC_PENDING } from "../../src/driver/index.js";
-import { HostMemory } from "../../src/model/host-memory.js";
+import type { Skb, SkbFrag, UlpDdpDevOps, UlpDdpIo, UlpDdpLimits, UlpDdpSocket, UlpDdpUlpOps } from "../../src/contract/index.js";
+import { ULP_DDP_RESYNC_PENDING } from "../../src/contract/index.js";
+import { HostMemory } from "../../src/contract/host-memory.js";
 import { DATA_TRANSFER_ERROR_STATUS, NvmeTcpHost } from "../../src/nvme/host.js";
-import { encodePdu, type Pdu } from "../../src/nvme/pdu.js";
+import { encodePdu, type Pdu } from "../../src/pdu/pdu.js";
 import { Rng, seedFromEnv } from "../../src/util/rng.js";
 
 const seed = seedFromEnv();

@@ -3,8 +3,9 @@
 
 import { describe, expect, it } from "vitest";
 import { ModelDevice } from "../../src/device/index.js";
-import { capBits, capNames, capsGet, capsSet, capsSetBits, NicDriver, statsGet, ULP_DDP_STAT_NAMES } from "../../src/driver/index.js";
-import { HostMemory } from "../../src/model/host-memory.js";
+import { capBits, capNames, capsGet, capsSet, capsSetBits, NicDriver, statsGet } from "../../src/driver/index.js";
+import { ULP_DDP_STAT_NAMES } from "../../src/contract/index.js";
+import { HostMemory } from "../../src/contract/host-memory.js";
 
 describe("caps-set algebra", () => {
   it("new = ((active & ~mask) | (wanted & mask)) & hw, for every 2-bit input", () => {

@@ -10,10 +10,10 @@
 import { describe, expect, it } from "vitest";
 import { ModelDevice, type OffloadDevice } from "../../src/device/index.js";
 import { describeOnRtl } from "../util/rtl-device.js";
-import { ULP_DDP_CAP_NVME_TCP, ULP_DDP_CAP_NVME_TCP_DDGST_RX } from "../../src/driver/index.js";
-import { HostMemory } from "../../src/model/host-memory.js";
-import type { WireImpairments } from "../../src/target/wire.js";
-import { openSession, runReadWorkload, type SessionConfig } from "../../src/target/session.js";
+import { ULP_DDP_CAP_NVME_TCP, ULP_DDP_CAP_NVME_TCP_DDGST_RX } from "../../src/contract/index.js";
+import { HostMemory } from "../../src/contract/host-memory.js";
+import type { WireImpairments } from "../../src/nvmet/wire.js";
+import { openSession, runReadWorkload, type SessionConfig } from "../../src/stack/session.js";
 import { Rng, seedFromEnv } from "../../src/util/rng.js";
 
 const seed = seedFromEnv();

@@ -13,12 +13,12 @@
 import { describe, expect, it } from "vitest";
 import { ModelDevice, type OffloadDevice } from "../../src/device/index.js";
 import { describeOnRtl } from "../util/rtl-device.js";
-import { HostMemory } from "../../src/model/host-memory.js";
+import { HostMemory } from "../../src/contract/host-memory.js";
 import { seqDiff } from "../../src/net/seq.js";
-import { PduType } from "../../src/nvme/pdu.js";
-import type { SentPdu } from "../../src/target/controller.js";
-import { openSession, type Session } from "../../src/target/session.js";
-import type { WireImpairments } from "../../src/target/wire.js";
+import { PduType } from "../../src/pdu/pdu.js";
+import type { SentPdu } from "../../src/nvmet/controller.js";
+import { openSession, type Session } from "../../src/stack/session.js";
+import type { WireImpairments } from "../../src/nvmet/wire.js";
 import { Rng, seedFromEnv } from "../../src/util/rng.js";
 import { figures, type FrameInfo, RecordingDevice, runReads } from "../../bench/resync.js";
 

@@ -16,7 +16,7 @@ import {
   Status,
   tagSetup,
   tagTeardown,
-} from "../../src/model/protocol.js";
+} from "../../src/contract/protocol.js";
 import { Rng, seedFromEnv } from "../../src/util/rng.js";
 
 const seed = seedFromEnv();

@@ -5,10 +5,10 @@ import { describe, expect, it } from "vitest";
 import { buildTcpFrame } from "../../src/net/frame.js";
 import { seqAdd } from "../../src/net/seq.js";
 import { TcpStreamSender } from "../../src/net/tcp-sender.js";
-import { crc32c, writeDigest } from "../../src/nvme/crc32c.js";
-import { HostMemory } from "../../src/model/host-memory.js";
+import { crc32c, writeDigest } from "../../src/pdu/crc32c.js";
+import { HostMemory } from "../../src/contract/host-memory.js";
 import { OffloadModel } from "../../src/model/offload-model.js";
-import { ctxAdd, tagSetup } from "../../src/model/protocol.js";
+import { ctxAdd, tagSetup } from "../../src/contract/protocol.js";
 import { Rng, seedFromEnv } from "../../src/util/rng.js";
 import { concat, feed, FLOW4 } from "./traffic.js";
 

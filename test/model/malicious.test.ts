@@ -5,12 +5,12 @@
 import { describe, expect, it } from "vitest";
 import { parseFrame } from "../../src/net/frame.js";
 import { seqAdd, seqDiff } from "../../src/net/seq.js";
-import { crc32c, writeDigest } from "../../src/nvme/crc32c.js";
-import { HostMemory } from "../../src/model/host-memory.js";
+import { crc32c, writeDigest } from "../../src/pdu/crc32c.js";
+import { HostMemory } from "../../src/contract/host-memory.js";
 import { OffloadModel } from "../../src/model/offload-model.js";
-import { type SglEntry, tagSetup } from "../../src/model/protocol.js";
-import { type Lie, LIES } from "../../src/target/controller.js";
-import { patternBytes } from "../../src/target/namespace.js";
+import { type SglEntry, tagSetup } from "../../src/contract/protocol.js";
+import { type Lie, LIES } from "../../src/nvmet/controller.js";
+import { patternBytes } from "../../src/nvmet/namespace.js";
 import { Rng, seedFromEnv } from "../../src/util/rng.js";
 import { BLOCK, concat, feed, isData, NSID, oracleSegments, randomSgl, Traffic } from "./traffic.js";
 

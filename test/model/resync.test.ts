@@ -5,10 +5,10 @@
 import { describe, expect, it } from "vitest";
 import { buildTcpFrame, parseFrame } from "../../src/net/frame.js";
 import { seqAdd } from "../../src/net/seq.js";
-import { encodePdu, type Pdu } from "../../src/nvme/pdu.js";
-import { HostMemory } from "../../src/model/host-memory.js";
+import { encodePdu, type Pdu } from "../../src/pdu/pdu.js";
+import { HostMemory } from "../../src/contract/host-memory.js";
 import { type FrameResult, OffloadModel } from "../../src/model/offload-model.js";
-import { ctxAdd, EventKind, resync, type Segment, Status, tagSetup, tagTeardown } from "../../src/model/protocol.js";
+import { ctxAdd, EventKind, resync, type Segment, Status, tagSetup, tagTeardown } from "../../src/contract/protocol.js";
 import { Rng, seedFromEnv } from "../../src/util/rng.js";
 import { concat, feed, FLOW4 } from "./traffic.js";
 

@@ -4,11 +4,11 @@
 import { describe, expect, it } from "vitest";
 import { buildTcpFrame, buildUdpFrame, parseFrame } from "../../src/net/frame.js";
 import { seqAdd, seqDiff } from "../../src/net/seq.js";
-import { makeCid } from "../../src/nvme/sqe.js";
-import { patternBytes } from "../../src/target/namespace.js";
-import { HostMemory } from "../../src/model/host-memory.js";
+import { makeCid } from "../../src/pdu/sqe.js";
+import { patternBytes } from "../../src/nvmet/namespace.js";
+import { HostMemory } from "../../src/contract/host-memory.js";
 import { OffloadModel } from "../../src/model/offload-model.js";
-import { capsSet, ctxDel, EventKind, type SglEntry, Status, tagSetup, tagTeardown } from "../../src/model/protocol.js";
+import { capsSet, ctxDel, EventKind, type SglEntry, Status, tagSetup, tagTeardown } from "../../src/contract/protocol.js";
 import { Rng, seedFromEnv } from "../../src/util/rng.js";
 import { BLOCK, feed, FLOW4, FLOW6, honestPdo, isData, NSID, oracleSegments, randomSgl, reassemble, Traffic } from "./traffic.js";
 

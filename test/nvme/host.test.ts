@@ -4,8 +4,8 @@
 import { describe, expect, it } from "vitest";
 import { crc32c as referenceCrc32c } from "@node-rs/crc32";
 import { DATA_TRANSFER_ERROR_STATUS, NvmeTcpHost } from "../../src/nvme/host.js";
-import { patternBytes } from "../../src/target/namespace.js";
-import { openSession, type SessionConfig } from "../../src/target/session.js";
+import { patternBytes } from "../../src/nvmet/namespace.js";
+import { openSession, type SessionConfig } from "../../src/stack/session.js";
 import { Rng, seedFromEnv } from "../../src/util/rng.js";
 
 const seed = seedFromEnv();

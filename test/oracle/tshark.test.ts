@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { writePcap } from "../../src/net/pcap.js";
 import { parseFrame } from "../../src/net/frame.js";
-import { openSession, NVME_TCP_PORT, type SessionConfig } from "../../src/target/session.js";
+import { openSession, NVME_TCP_PORT, type SessionConfig } from "../../src/stack/session.js";
 import { DigestStatus, nvmeTcpPdus } from "../../src/util/tshark.js";
 import { Rng, seedFromEnv } from "../../src/util/rng.js";
 

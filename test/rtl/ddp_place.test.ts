@@ -1,4 +1,4 @@
-// ddp_place smoke test: hand-built tracker beats (the golden is the beat list itself plus src/nvme/crc32c.ts).
+// ddp_place smoke test: hand-built tracker beats (the golden is the beat list itself plus src/pdu/crc32c.ts).
 //   - digest: a PDU's data spread over three beats and its DDGST over two; the frame's CQE has crc_ok = 1 when
 //     the digest matches, 0 (and a crc_bad pulse) when it does not; the ring frame is unchanged (no placement);
 //   - placement: five PDUs in one frame, each with 8 data lanes in its own beat, a CAM answering "hit" with a
@@ -7,7 +7,7 @@
 
 import { expect } from "vitest";
 import { AxiStreamSink, ClockCycles, defineStream, describeRtl } from "../../tb/index.js";
-import { crc32c } from "../../src/nvme/crc32c.js";
+import { crc32c } from "../../src/pdu/crc32c.js";
 
 const FIELDS = ["data", "keep", "last", "sof", "beat", "hit", "ctx", "crc_base", "crc_kill", "gap", "hdr_done", "hdr_c2h", "hdr_cid",
   "hdr_datao", "hdr_datal", "d_valid", "d_lo", "d_cnt", "d_koff", "d_cont", "g_present", "g_done", "g_value"] as const;

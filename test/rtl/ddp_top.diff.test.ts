@@ -17,7 +17,7 @@ import { ScenarioBuilder, type Scenario } from "./traffic/scenario.js";
 import { flowAddress, TargetFlow } from "./traffic/target.js";
 import { withIpv6HopByHop, withMalformedTcpOption } from "./traffic/frames.js";
 import { buildTcpFrame } from "../../src/net/frame.js";
-import { EventKind, Op, STAT_NAMES, Status, tagSetup, tagTeardown } from "../../src/model/protocol.js";
+import { EventKind, Op, STAT_NAMES, Status, tagSetup, tagTeardown } from "../../src/contract/protocol.js";
 import { Rng } from "../../src/util/rng.js";
 import { lineRate } from "./traffic/line-rate.js";
 

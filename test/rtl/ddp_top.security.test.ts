@@ -12,10 +12,10 @@
 import { expect } from "vitest";
 import { describeRtl, type Harness } from "../../tb/index.js";
 import { type BatchOut, DdpDriver, isMalformed } from "../../tb/ddp/index.js";
-import { LIES } from "../../src/target/controller.js";
+import { LIES } from "../../src/nvmet/controller.js";
 import { describeReport, runScenario } from "./traffic/compare.js";
 import { corruptedHeaders, type Gen, overflowHeaders, randomTraffic, type TagRecord } from "./traffic/generators.js";
-import { EventKind } from "../../src/model/protocol.js";
+import { EventKind } from "../../src/contract/protocol.js";
 import { Rng } from "../../src/util/rng.js";
 import type { Scenario } from "./traffic/scenario.js";
 

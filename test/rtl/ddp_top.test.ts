@@ -21,7 +21,7 @@ import {
   type DutMethods,
   type Rng,
 } from "../../tb/index.js";
-import { encodePdu, type Pdu } from "../../src/nvme/pdu.js";
+import { encodePdu, type Pdu } from "../../src/pdu/pdu.js";
 import { buildTcpFrame, parseFrame, type FlowAddress } from "../../src/net/frame.js";
 import { TcpStreamSender } from "../../src/net/tcp-sender.js";
 

@@ -10,7 +10,7 @@
 
 import { expect } from "vitest";
 import { ClockCycles, RisingEdge, defineStream, describeRtl, type Rng } from "../../tb/index.js";
-import { encodePdu } from "../../src/nvme/pdu.js";
+import { encodePdu } from "../../src/pdu/pdu.js";
 import { buildTcpFrame, parseFrame, type FlowAddress } from "../../src/net/frame.js";
 
 const Beat = defineStream("beat", { fields: ["data", "keep", "last", "sof", "ok", "oversize", "seq", "poff", "plen"] });

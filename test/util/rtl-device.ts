@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe } from "vitest";
 import { Harness } from "../../src/cosim/index.js";
 import { RtlDevice } from "../../src/device/index.js";
-import { HostMemory } from "../../src/model/host-memory.js";
+import { HostMemory } from "../../src/contract/host-memory.js";
 
 export function describeOnRtl(name: string, body: (openDevice: () => Promise<RtlDevice>) => void): void {
   describe(name, () => {

@@ -31,7 +31,7 @@ import {
   Op,
   type Segment,
   STAT_NAMES,
-} from "../../../src/model/protocol.js";
+} from "../../../src/contract/protocol.js";
 import { type BatchOut, big, DdpDriver, dmaBytes, type FrameOut, isMalformed, type Malformed } from "../../../tb/ddp/index.js";
 import type { Scenario, Step } from "./scenario.js";
 

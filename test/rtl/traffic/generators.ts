@@ -8,9 +8,9 @@
 // bytes, a known difference of reading): frames carry no TCP options at all.
 
 import { buildTcpFrame, buildUdpFrame, type FlowAddress } from "../../../src/net/frame.js";
-import { crc32c, writeDigest } from "../../../src/nvme/crc32c.js";
-import { encodePdu } from "../../../src/nvme/pdu.js";
-import { HostMemory } from "../../../src/model/host-memory.js";
+import { crc32c, writeDigest } from "../../../src/pdu/crc32c.js";
+import { encodePdu } from "../../../src/pdu/pdu.js";
+import { HostMemory } from "../../../src/contract/host-memory.js";
 import { OffloadModel } from "../../../src/model/offload-model.js";
 import {
   capsSet,
@@ -22,9 +22,9 @@ import {
   type SglEntry,
   STAT_NAMES,
   tagTeardown,
-} from "../../../src/model/protocol.js";
-import { type Lie, LIES } from "../../../src/target/controller.js";
-import { ImpairedWire, type WireImpairments } from "../../../src/target/wire.js";
+} from "../../../src/contract/protocol.js";
+import { type Lie, LIES } from "../../../src/nvmet/controller.js";
+import { ImpairedWire, type WireImpairments } from "../../../src/nvmet/wire.js";
 import { Rng } from "../../../src/util/rng.js";
 import { seqAdd } from "../../../src/net/seq.js";
 import { asIpv4Fragment, payloadOf, pureAck, truncated, withEthernetPadding, withIpv4Options, withIpv6HopByHop, withTrailer } from "./frames.js";

@@ -2,7 +2,7 @@
 // sent, a command issued `delay` cycles later while they are in flight). The same steps drive the reference
 // model (src/model) and the RTL (tb/ddp), and compare.ts checks that they agree.
 
-import type { CommandInput, SglEntry } from "../../../src/model/protocol.js";
+import type { CommandInput, SglEntry } from "../../../src/contract/protocol.js";
 
 export type Step =
   /** Commands that must act before the frames after them and after the frames before them (a barrier). */

@@ -1,4 +1,4 @@
-// Traffic from the target emulator: one NVMe/TCP queue per flow (src/target TargetQueue after ICReq and
+// Traffic from the target emulator: one NVMe/TCP queue per flow (src/nvmet TargetQueue after ICReq and
 // Connect), reads of its patterned namespace, the controller -> host byte stream re-cut into TCP frames where
 // a scenario wants the boundaries, and buffers in HostMemory with guard bytes for the tags.
 // No vitest import here: bench/offload.ts uses these too.
@@ -6,12 +6,12 @@
 import { type FlowAddress, parseFrame, type TcpOption } from "../../../src/net/frame.js";
 import { seqAdd } from "../../../src/net/seq.js";
 import { TcpStreamSender } from "../../../src/net/tcp-sender.js";
-import { encodePdu } from "../../../src/nvme/pdu.js";
-import { encodeConnectData, sglInCapsule, sglTransport } from "../../../src/nvme/sqe.js";
-import { type Lie, NvmeSubsystem, type SentPdu, TargetQueue } from "../../../src/target/controller.js";
-import { RamNamespace } from "../../../src/target/namespace.js";
-import type { HostMemory } from "../../../src/model/host-memory.js";
-import { type CommandInput, ctxAdd, type SglEntry, tagSetup } from "../../../src/model/protocol.js";
+import { encodePdu } from "../../../src/pdu/pdu.js";
+import { encodeConnectData, sglInCapsule, sglTransport } from "../../../src/pdu/sqe.js";
+import { type Lie, NvmeSubsystem, type SentPdu, TargetQueue } from "../../../src/nvmet/controller.js";
+import { RamNamespace } from "../../../src/nvmet/namespace.js";
+import type { HostMemory } from "../../../src/contract/host-memory.js";
+import { type CommandInput, ctxAdd, type SglEntry, tagSetup } from "../../../src/contract/protocol.js";
 import type { Rng } from "../../../src/util/rng.js";
 
 export const BLOCK = 512;

@@ -3,7 +3,7 @@
 // into the destination buffer). `ulpCrc` is skb->ulp_crc: the device verified every digest in this payload.
 // TCP never looks inside: it cuts skbs with trimSkb and delivers them in order.
 
-import type { HostMemory } from "../model/host-memory.js";
+import type { HostMemory } from "./host-memory.js";
 import { seqAdd } from "../net/seq.js";
 import { TcpReceiver } from "../net/tcp-receiver.js";
 

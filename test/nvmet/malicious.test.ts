@@ -5,9 +5,9 @@ import { describe, expect, it } from "vitest";
 import { parseFrame } from "../../src/net/frame.js";
 import { seqDiff } from "../../src/net/seq.js";
 import { DATA_TRANSFER_ERROR_STATUS } from "../../src/nvme/host.js";
-import { decodePdu, PduError } from "../../src/nvme/pdu.js";
-import { type Lie, LIES } from "../../src/target/controller.js";
-import { openSession, type QueuePair } from "../../src/target/session.js";
+import { decodePdu, PduError } from "../../src/pdu/pdu.js";
+import { type Lie, LIES } from "../../src/nvmet/controller.js";
+import { openSession, type QueuePair } from "../../src/stack/session.js";
 import { seedFromEnv } from "../../src/util/rng.js";
 
 const seed = seedFromEnv();

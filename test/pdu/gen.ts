@@ -1,7 +1,7 @@
 // Random valid PDUs for the codec and framer tests.
 import type { Rng } from "../../src/util/rng.js";
-import type { Pdu, PduKind } from "../../src/nvme/pdu.js";
-import { cqeStatus, makeCid, sglInCapsule, sglTransport, type Sqe } from "../../src/nvme/sqe.js";
+import type { Pdu, PduKind } from "../../src/pdu/pdu.js";
+import { cqeStatus, makeCid, sglInCapsule, sglTransport, type Sqe } from "../../src/pdu/sqe.js";
 
 export const ALL_KINDS: readonly PduKind[] = ["ICReq", "ICResp", "H2CTermReq", "C2HTermReq", "CapsuleCmd", "CapsuleResp", "H2CData", "C2HData", "R2T"];
 export const C2H_KINDS: readonly PduKind[] = ["CapsuleResp", "C2HData", "R2T"];

@@ -1,7 +1,7 @@
 // HostMemory: regions with guard bytes, writes and reads, violation reports.
 
 import { describe, expect, it } from "vitest";
-import { HostMemory } from "../../src/model/host-memory.js";
+import { HostMemory } from "../../src/contract/host-memory.js";
 import { Rng, seedFromEnv } from "../../src/util/rng.js";
 
 const seed = seedFromEnv();

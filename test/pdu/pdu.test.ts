@@ -11,7 +11,7 @@ import {
   PduError,
   type PduErrorCode,
   pduHeaderLength,
-} from "../../src/nvme/pdu.js";
+} from "../../src/pdu/pdu.js";
 import { Rng, seedFromEnv } from "../../src/util/rng.js";
 import { ALL_KINDS, randomPdu } from "./gen.js";
 

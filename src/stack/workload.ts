@@ -1,4 +1,4 @@
-// A fio-like workload on a session (src/target/session.ts): fixed-size reads and writes, sequential or random,
+// A fio-like workload on a session (src/stack/session.ts): fixed-size reads and writes, sequential or random,
 // `iodepth` in flight per queue (a sliding window, as fio keeps it), and the end-to-end invariants of DESIGN
 // section 8 checked afterwards.
 //
@@ -9,10 +9,10 @@
 // runReadWorkload (session.ts) is the reads-only, random-size workload the e2e tests use; this one adds writes,
 // fixed sizes and the sliding window, and checks the same invariants with names for the report.
 
-import { closeSession, runQueues, type Session } from "../target/session.js";
-import { patternBytes } from "../target/namespace.js";
+import { closeSession, runQueues, type Session } from "./session.js";
+import { patternBytes } from "../nvmet/namespace.js";
 import { Rng } from "../util/rng.js";
-import type { Invariant } from "./schemas.js";
+import type { Invariant } from "../cli/schemas.js";
 
 export const RW_MODES = ["read", "write", "randread", "randwrite", "rw", "randrw"] as const;
 export type RwMode = (typeof RW_MODES)[number];

@@ -1,11 +1,11 @@
 // The namespace pattern and the controller's command handling, seen through hand-built host PDUs.
 
 import { describe, expect, it } from "vitest";
-import { decodePdu, encodePdu } from "../../src/nvme/pdu.js";
-import { encodeConnectData, sglInCapsule, sglTransport, statusOk } from "../../src/nvme/sqe.js";
+import { decodePdu, encodePdu } from "../../src/pdu/pdu.js";
+import { encodeConnectData, sglInCapsule, sglTransport, statusOk } from "../../src/pdu/sqe.js";
 import { parseFrame } from "../../src/net/frame.js";
-import { NvmeSubsystem, Status, TargetQueue } from "../../src/target/controller.js";
-import { patternBytes, RamNamespace } from "../../src/target/namespace.js";
+import { NvmeSubsystem, Status, TargetQueue } from "../../src/nvmet/controller.js";
+import { patternBytes, RamNamespace } from "../../src/nvmet/namespace.js";
 import { Rng, seedFromEnv } from "../../src/util/rng.js";
 
 const seed = seedFromEnv();

@@ -1,6 +1,6 @@
 // CRC32C wrapper: RFC 3720 B.4 vectors, an independent bitwise reference, and incremental == one-shot.
 import { describe, expect, it } from "vitest";
-import { crc32c, digestBytes, readDigest, writeDigest } from "../../src/nvme/crc32c.js";
+import { crc32c, digestBytes, readDigest, writeDigest } from "../../src/pdu/crc32c.js";
 import { Rng, seedFromEnv } from "../../src/util/rng.js";
 
 const seed = seedFromEnv();

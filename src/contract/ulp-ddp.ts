@@ -3,7 +3,7 @@
 // limits, config, io, caps and stats they exchange. Device operations return promises because the device
 // answers over a bridge; their results are Linux's (0 or a negative errno).
 
-import type { SglEntry } from "../model/protocol.js";
+import type { SglEntry } from "./protocol.js";
 
 /** Capability bits (netlink family `ulp_ddp`, enum `cap`). */
 export const ULP_DDP_CAP_NVME_TCP = 0b01;

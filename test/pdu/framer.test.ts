@@ -1,8 +1,8 @@
 // PduFramer: any chunking of a stream gives the same PDUs as decoding each PDU on its own; headers, digests and
 // data split at every offset; sticky failure; IC digest adoption; stream offsets for the offload hooks.
 import { describe, expect, it } from "vitest";
-import { PduFramer, type FramedPdu, type FramerOptions } from "../../src/nvme/framer.js";
-import { decodePdu, encodePdu, PduError, type DecodedPdu, type DigestOptions } from "../../src/nvme/pdu.js";
+import { PduFramer, type FramedPdu, type FramerOptions } from "../../src/pdu/framer.js";
+import { decodePdu, encodePdu, PduError, type DecodedPdu, type DigestOptions } from "../../src/pdu/pdu.js";
 import { Rng, seedFromEnv } from "../../src/util/rng.js";
 import { C2H_KINDS, randomPdu } from "./gen.js";
 

@@ -5,7 +5,7 @@ import { writePcap } from "../../src/net/pcap.js";
 import { seqAdd } from "../../src/net/seq.js";
 import { createByteReceiver } from "../../src/net/tcp-receiver.js";
 import { TcpStreamSender } from "../../src/net/tcp-sender.js";
-import { ImpairedWire, type WireAction, type WireImpairments } from "../../src/target/wire.js";
+import { ImpairedWire, type WireAction, type WireImpairments } from "../../src/nvmet/wire.js";
 import { Rng, seedFromEnv } from "../../src/util/rng.js";
 import { randomFlow } from "../net/gen.js";
 import { tsharkFields } from "../net/tshark.js";

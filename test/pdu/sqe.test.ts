@@ -15,7 +15,7 @@ import {
   statusCodeType,
   statusOk,
   writeSqe,
-} from "../../src/nvme/sqe.js";
+} from "../../src/pdu/sqe.js";
 
 describe("CID layout", () => {
   it("generation counter in bits 15:12, tag in 11:0", () => {

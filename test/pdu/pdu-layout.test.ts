@@ -1,8 +1,8 @@
 // Field layouts checked against bytes written by hand from the tables of facts section 1.6 (not derived from
 // the encoder): encodePdu must produce them and decodePdu must read them back into the same fields.
 import { describe, expect, it } from "vitest";
-import { decodePdu, encodePdu, type EncodeOptions, type Pdu } from "../../src/nvme/pdu.js";
-import { cqeStatus, makeCid, sglInCapsule, sglTransport } from "../../src/nvme/sqe.js";
+import { decodePdu, encodePdu, type EncodeOptions, type Pdu } from "../../src/pdu/pdu.js";
+import { cqeStatus, makeCid, sglInCapsule, sglTransport } from "../../src/pdu/sqe.js";
 
 const hex = (s: string): Uint8Array => Uint8Array.from((s.replace(/\s+/g, "").match(/../g) ?? []).map((h) => parseInt(h, 16)));
 const zeros = (n: number): string => "00".repeat(n);

@@ -12,18 +12,18 @@
 
 import type { OffloadDevice } from "../device/device.js";
 import { NicDriver } from "../driver/driver.js";
-import { bytesSkb, createSkbReceiver, fragBytes, type Skb } from "../driver/skb.js";
-import type { UlpDdpSocket } from "../driver/ulp-ddp.js";
-import type { HostMemory } from "../model/host-memory.js";
+import { bytesSkb, createSkbReceiver, fragBytes, type Skb } from "../contract/skb.js";
+import type { UlpDdpSocket } from "../contract/ulp-ddp.js";
+import type { HostMemory } from "../contract/host-memory.js";
 import { type FlowAddress, parseFrame, reverseFlow } from "../net/frame.js";
 import { ParseError } from "../net/errors.js";
 import type { TcpReceiver } from "../net/tcp-receiver.js";
 import { TcpStreamSender } from "../net/tcp-sender.js";
 import { type HostConfig, NvmeTcpHost } from "../nvme/host.js";
 import { Rng } from "../util/rng.js";
-import { NvmeSubsystem, type QueueConfig, TargetQueue } from "./controller.js";
-import { patternBytes, RamNamespace } from "./namespace.js";
-import { ImpairedWire, type WireImpairments } from "./wire.js";
+import { NvmeSubsystem, type QueueConfig, TargetQueue } from "../nvmet/controller.js";
+import { patternBytes, RamNamespace } from "../nvmet/namespace.js";
+import { ImpairedWire, type WireImpairments } from "../nvmet/wire.js";
 
 export const NVME_TCP_PORT = 4420;
 

@@ -6,9 +6,9 @@
 // PDUs in order. Every PDU sent is recorded in `sent` with what the target meant it to be, so tests (and tshark)
 // can be checked against intent. A malicious mode makes the next C2HData PDU carry one chosen lie.
 
-import { crc32c, writeDigest } from "../nvme/crc32c.js";
-import { PduFramer, type FramedPdu } from "../nvme/framer.js";
-import { encodePdu, type Pdu, PduFlags, type PduLies } from "../nvme/pdu.js";
+import { crc32c, writeDigest } from "../pdu/crc32c.js";
+import { PduFramer, type FramedPdu } from "../pdu/framer.js";
+import { encodePdu, type Pdu, PduFlags, type PduLies } from "../pdu/pdu.js";
 import {
   type Cqe,
   cqeStatus,
@@ -17,7 +17,7 @@ import {
   type Sqe,
   sqeCid,
   StatusCodeType,
-} from "../nvme/sqe.js";
+} from "../pdu/sqe.js";
 import type { FlowAddress } from "../net/frame.js";
 import { type TcpSegment, TcpStreamSender } from "../net/tcp-sender.js";
 import type { Rng } from "../util/rng.js";
