@@ -15,7 +15,7 @@ import { ParseError } from "../net/errors.js";
 import { type ParsedFrame, parseFrame } from "../net/frame.js";
 import { seqAdd, seqDiff } from "../net/seq.js";
 import { crc32c, DIGEST_LENGTH, readDigest } from "../pdu/crc32c.js";
-import { PduFlags, PduType, TERM_REQ_MAX_PLEN } from "../pdu/pdu.js";
+import { c2hHeaderValid, HEADER_LENGTH, PduType } from "../pdu/pdu.js";
 import {
   Cap,
   CAPS_HW,
@@ -80,7 +80,7 @@ export interface ResyncState {
   window: number;
 }
 
-const HEADER_LENGTH = 24;
+
 /** TAG_SETUP: a buffer's total length must fit the 32-bit offsets (2^32 - 1). */
 const MAX_TOTAL_LEN = 0xffff_ffff;
 
@@ -559,7 +559,7 @@ export class OffloadModel {
       // Quick rejects (type, hlen) before the full check.
       const t = buf[k]!;
       if (buf[k + 2] !== HEADER_LENGTH || (t !== PduType.C2HData && t !== PduType.CapsuleResp && t !== PduType.R2T && t !== PduType.C2HTermReq)) continue;
-      if (!headerValid(buf.subarray(k, k + HEADER_LENGTH), c.hdgst, c.ddgst, c.cpda)) continue;
+      if (!c2hHeaderValid(buf.subarray(k, k + HEADER_LENGTH), c)) continue;
       const seq = seqAdd(c.scanSeq, k);
       c.winLen = 0;
       c.state = "HEADER";
@@ -589,7 +589,7 @@ export class OffloadModel {
   /** Header validity (contract section 5) on the 24 header bytes; on success decodes the PDU and decides placement. */
   private acceptHeader(c: Context): boolean {
     const h = c.hdr;
-    if (!headerValid(h, c.hdgst, c.ddgst, c.cpda)) return false;
+    if (!c2hHeaderValid(h, c)) return false;
     const v = new DataView(h.buffer, h.byteOffset, HEADER_LENGTH);
     c.type = h[0]!;
     c.pdo = h[3]!;
@@ -693,38 +693,6 @@ function flowKeyOf(version: 4 | 6, src: bigint, dst: bigint, srcPort: number, ds
 
 function tagKey(ctx: number, cid: number): string {
   return `${ctx}:${cid}`;
-}
-
-/**
- * The header check of contract section 5 on 24 header bytes, with the context's digests and cpda. The same
- * function decides tracked headers and resync candidates (section 7).
- */
-export function headerValid(h: Uint8Array, hdgst: boolean, ddgst: boolean, cpda: number): boolean {
-  const v = new DataView(h.buffer, h.byteOffset, HEADER_LENGTH);
-  const type = h[0]!;
-  const flags = h[1]!;
-  const hlen = h[2]!;
-  const pdo = h[3]!;
-  const plen = v.getUint32(4, true);
-  const hd = hdgst ? DIGEST_LENGTH : 0;
-  const dd = ddgst ? DIGEST_LENGTH : 0;
-  if (hlen !== HEADER_LENGTH) return false;
-  if (((flags & PduFlags.HDGST) !== 0) !== hdgst) return false;
-  const ddgstFlag = (flags & PduFlags.DDGST) !== 0;
-  switch (type) {
-    case PduType.C2HData: {
-      const datal = v.getUint32(16, true);
-      // Reading: plen == pdo + datal (+4) is exact (no 32-bit wrap of the sum).
-      return ddgstFlag === ddgst && datal >= 1 && pdo >= HEADER_LENGTH + hd && pdo % ((cpda + 1) * 4) === 0 && plen === pdo + datal + dd;
-    }
-    case PduType.CapsuleResp:
-    case PduType.R2T:
-      return pdo === 0 && plen === HEADER_LENGTH + hd && !ddgstFlag;
-    case PduType.C2HTermReq:
-      return pdo === 0 && plen >= HEADER_LENGTH && plen <= TERM_REQ_MAX_PLEN;
-    default:
-      return false;
-  }
 }
 
 function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {

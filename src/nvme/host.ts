@@ -20,6 +20,10 @@
 //    otherwise the CRC is recomputed in software over that PDU's data in the buffer (per PDU, not per buffer);
 //  - an offloaded request completes only after the driver's ddpTeardownDone (its CID is not reused before);
 //  - a resync request is stored as seq | PENDING and confirmed when a PDU header starts exactly at that seq.
+//
+// Observer mode (replaying a capture, src/replay/): the commands are not issued here but learned from the captured
+// host's stream (observeIcReq, observeCommand) and tracked under their own CIDs; everything the queue receives
+// then goes through exactly the receive path above, sk_add, setup, teardown and resync included.
 
 import {
   NVME_TCP_DATA_DIGEST_ENABLE,
@@ -42,7 +46,7 @@ import {
   decodePdu,
   type DecodeOptions,
   encodePdu,
-  isPlausibleC2HHeader,
+  c2hHeaderValid,
   type Pdu,
   PduError,
   PduFlags,
@@ -59,6 +63,7 @@ import {
   type Sqe,
   sglInCapsule,
   sglTransport,
+  sqeCid,
   StatusCodeType,
   statusOk,
 } from "../pdu/sqe.js";
@@ -125,12 +130,23 @@ export interface HostCounters {
   resyncConfirmed: number;
 }
 
+/**
+ * How a command's data digests were checked, worst PDU first: "bad" (a digest did not match), "sw-ok" (software
+ * computed at least one), "hw-ok" (the NIC vouched for every one), "none" (no data digests, or no data).
+ */
+export type DigestVerdict = "bad" | "sw-ok" | "hw-ok" | "none";
+const VERDICT_RANK: Record<DigestVerdict, number> = { none: 0, "hw-ok": 1, "sw-ok": 2, bad: 3 };
+
 export interface IoResult {
   cid: number;
   /** The raw CQE status field (0 = success); DATA_TRANSFER_ERROR_STATUS after a data digest mismatch. */
   status: number;
   /** Read data (empty for writes). */
   data: Uint8Array;
+  /** C2HData bytes of this command the NIC had placed (copy skipped) and software copied. */
+  placed: number;
+  copied: number;
+  digest: DigestVerdict;
 }
 
 /** A fatal error of the queue: the controller broke the protocol (or a PduError's code says how). */
@@ -144,11 +160,12 @@ export class HostProtocolError extends Error {
   }
 }
 
-type Purpose = "connect" | "read" | "write";
+type Purpose = "connect" | "read" | "write" | "other";
 
 interface Request {
   cid: number;
-  tag: number;
+  /** The queue tag (undefined for an observed command: its CID is the captured host's). */
+  tag: number | undefined;
   purpose: Purpose;
   /** Write source or in-capsule data (empty for reads). */
   buffer: Uint8Array;
@@ -160,6 +177,9 @@ interface Request {
   offloaded: boolean;
   /** The completion held back until ddpTeardownDone. */
   deferred?: { cqe: Cqe | undefined; status: number };
+  placed: number;
+  copied: number;
+  digest: DigestVerdict;
   resolve: (r: IoResult & { cqe?: Cqe }) => void;
   reject: (e: Error) => void;
 }
@@ -318,11 +338,46 @@ export class NvmeTcpHost {
       kato: 0,
       sgl: sglInCapsule(connectData.length),
     }));
+    return this.connected(result);
+  }
+
+  /** The Connect completed: the controller id; an I/O queue is offloaded now (the admin queue never is). */
+  private async connected(result: IoResult & { cqe?: Cqe }): Promise<number> {
     if (!statusOk(result.status)) throw new HostProtocolError("CONNECT_FAILED", `Connect failed with status 0x${result.status.toString(16)}`);
     this.cntlid = Number((result.cqe?.result ?? 0n) & 0xffffn);
-    // The admin queue is never offloaded.
     if (this.config.ddp && this.config.qid !== 0) await this.offloadSocket(this.config.ddp);
     return this.cntlid;
+  }
+
+  // ---- observer mode ----
+
+  /** The captured host's ICReq: its digests are this queue's from now on; the ICResp is expected next. */
+  observeIcReq(ic: { hdgst: boolean; ddgst: boolean }): Promise<void> {
+    this.config.hdgst = ic.hdgst;
+    this.config.ddgst = ic.ddgst;
+    return new Promise<void>((resolve, reject) => {
+      this.pendingIc = { resolve, reject };
+    });
+  }
+
+  /**
+   * A command the captured host sent, tracked under its own CID as if this host had sent it: a Read gets a buffer
+   * (set up for DDP as a read issued here would be), a Connect offloads an I/O queue when it completes. `ready`
+   * resolves once the command may be considered sent (after its DDP setup), `done` with its result.
+   */
+  observeCommand(sqe: Sqe, inCapsule: Uint8Array = new Uint8Array(0)): { ready: Promise<void>; done: Promise<IoResult> } {
+    let ready: Promise<void> = Promise.resolve();
+    const done = new Promise<IoResult & { cqe?: Cqe }>((resolve, reject) => {
+      if (this.failure) return reject(this.failure);
+      const purpose: Purpose = sqe.kind === "Connect" ? "connect" : sqe.kind === "Read" ? "read" : sqe.kind === "Write" ? "write" : "other";
+      const length = sqe.kind === "Read" || sqe.kind === "Write" ? sqe.sgl.length : 0;
+      const dest = purpose === "read" ? this.readBuffer(length) : undefined;
+      const buffer = purpose === "write" && inCapsule.length === 0 ? new Uint8Array(length) : inCapsule;
+      if (sqe.kind === "Connect") this.config.qid = sqe.qid;
+      ready = this.track({ cid: sqeCid(sqe), tag: undefined, purpose, buffer, dest, status: 0, offloaded: false, placed: 0, copied: 0, digest: "none", resolve, reject });
+    });
+    if (sqe.kind !== "Connect") return { ready, done };
+    return { ready, done: done.then(async (r) => (await this.connected(r), r)) };
   }
 
   /** nvme_tcp_offload_socket (with the limits the admin queue reads in Linux): sk_add, then the queue flags. */
@@ -352,9 +407,7 @@ export class NvmeTcpHost {
   /** Reads nlb blocks (1-based count) starting at slba. */
   read(nsid: number, slba: number, nlb: number): Promise<IoResult> {
     const length = nlb * this.config.blockSize;
-    const ddp = this.config.ddp;
-    const dest = ddp ? new PagedBuffer(ddp.memory, length, ddp.pageSize ?? 4096) : new PlainBuffer(new Uint8Array(length));
-    return this.submit("read", dest, false, (cid) => ({ kind: "Read", cid, nsid, slba: BigInt(slba), nlb: nlb - 1, sgl: sglTransport(length) }));
+    return this.submit("read", this.readBuffer(length), false, (cid) => ({ kind: "Read", cid, nsid, slba: BigInt(slba), nlb: nlb - 1, sgl: sglTransport(length) }));
   }
 
   /** Writes whole blocks starting at slba. */
@@ -372,6 +425,12 @@ export class NvmeTcpHost {
     }));
   }
 
+  /** A read destination: pages in host memory shared with the NIC when offload is configured. */
+  private readBuffer(length: number): ReadBuffer {
+    const ddp = this.config.ddp;
+    return ddp ? new PagedBuffer(ddp.memory, length, ddp.pageSize ?? 4096) : new PlainBuffer(new Uint8Array(length));
+  }
+
   /** Takes a tag (waiting for one when the queue is full), builds the command with its CID and sends it. */
   private submit(purpose: Purpose, data: Uint8Array | ReadBuffer, inCapsule: boolean, build: (cid: number) => Sqe): Promise<IoResult & { cqe?: Cqe }> {
     if (this.failure) return Promise.reject(this.failure);
@@ -380,24 +439,29 @@ export class NvmeTcpHost {
     return new Promise((resolve, reject) => {
       const start = (tag: number): void => {
         const cid = this.nextCid(tag);
-        const req: Request = { cid, tag, purpose, buffer, dest, status: 0, offloaded: false, resolve, reject };
-        this.requests.set(cid, req);
         const sqe = build(cid);
         const pdu: Pdu = inCapsule ? { kind: "CapsuleCmd", sqe, data: buffer } : { kind: "CapsuleCmd", sqe };
-        // nvme_tcp_setup_ddp: reads only, at or above the threshold, before the command is sent.
-        if (this.offDdp && dest?.sgl && dest.length >= this.ddpThreshold) {
-          this.setupDdp(req, dest.sgl).then(
-            () => this.sendCommand(pdu),
-            (e: unknown) => this.fail(new HostProtocolError("DDP", `setup: ${String(e)}`)),
-          );
-        } else {
-          this.sendCommand(pdu);
-        }
+        void this.track({ cid, tag, purpose, buffer, dest, status: 0, offloaded: false, placed: 0, copied: 0, digest: "none", resolve, reject }).then(() => this.sendCommand(pdu));
       };
       const tag = this.freeTags.pop();
       if (tag === undefined) this.waiters.push({ start, reject });
       else start(tag);
     });
+  }
+
+  /**
+   * Makes a request outstanding under its CID; resolves once it may be sent: nvme_tcp_setup_ddp first sets up
+   * reads at or above the threshold, before the command goes out (a refused setup only means no DDP).
+   */
+  private async track(req: Request): Promise<void> {
+    this.requests.set(req.cid, req);
+    const sgl = req.dest?.sgl;
+    if (!this.offDdp || !sgl || req.dest!.length < this.ddpThreshold) return;
+    try {
+      await this.setupDdp(req, sgl);
+    } catch (e) {
+      this.fail(new HostProtocolError("DDP", `setup: ${String(e)}`));
+    }
   }
 
   private sendCommand(pdu: Pdu): void {
@@ -438,10 +502,12 @@ export class NvmeTcpHost {
   }
 
   private finish(req: Request, cqe: Cqe | undefined, status: number): void {
-    if (this.config.cidGeneration) this.genctr[req.tag] = (this.genctr[req.tag]! + 1) & 0xf;
     this.counters.commandsCompleted++;
     const finalStatus = req.status !== 0 ? req.status : status;
-    req.resolve({ cid: req.cid, status: finalStatus, data: req.dest ? req.dest.contents() : new Uint8Array(0), ...(cqe ? { cqe } : {}) });
+    const data = req.dest ? req.dest.contents() : new Uint8Array(0);
+    req.resolve({ cid: req.cid, status: finalStatus, data, placed: req.placed, copied: req.copied, digest: req.digest, ...(cqe ? { cqe } : {}) });
+    if (req.tag === undefined) return;
+    if (this.config.cidGeneration) this.genctr[req.tag] = (this.genctr[req.tag]! + 1) & 0xf;
     const waiter = this.waiters.shift();
     if (waiter) waiter.start(req.tag);
     else this.freeTags.push(req.tag);
@@ -545,7 +611,7 @@ export class NvmeTcpHost {
   private startData(header: Uint8Array): void {
     const v = le(header);
     const hlen = header[2]!;
-    if (!isPlausibleC2HHeader(header, this.digests)) throw new HostProtocolError("BAD_DATAL", `C2HData datal ${v.getUint32(16, true)} inconsistent with plen ${v.getUint32(4, true)}`);
+    if (!c2hHeaderValid(header, this.digests)) throw new HostProtocolError("BAD_DATAL", `C2HData datal ${v.getUint32(16, true)} inconsistent with plen ${v.getUint32(4, true)}`);
     if (this.digests.hdgst) {
       const expected = crc32c(header.subarray(0, hlen));
       if (readDigest(header, hlen) !== expected) throw new HostProtocolError("HDGST_MISMATCH", "C2HData header digest mismatch");
@@ -605,6 +671,7 @@ export class NvmeTcpHost {
       const src = frag.addr + BigInt(i);
       if (dst?.addr === src) {
         this.counters.bytesPlaced += n;
+        req.placed += n;
       } else {
         dest.write(offset + i, fragBytes({ kind: "placed", addr: src, len: n }, this.config.ddp?.memory));
         this.countCopy(req, n);
@@ -615,6 +682,7 @@ export class NvmeTcpHost {
 
   private countCopy(req: Request, n: number): void {
     this.counters.bytesCopied += n;
+    req.copied += n;
     if (req.offloaded) this.counters.ddpBytesCopied += n;
   }
 
@@ -635,6 +703,7 @@ export class NvmeTcpHost {
       if (this.offDdgstRx && this.ddgstValid) {
         // The NIC verified this PDU's digest: the software check is skipped entirely.
         this.counters.ddgstOffloaded++;
+        this.verdict(d.req, "hw-ok");
         this.endData();
         return take;
       }
@@ -643,10 +712,17 @@ export class NvmeTcpHost {
       if (readDigest(this.ddgst, 0) !== crc) {
         this.counters.ddgstErrors++;
         d.req.status = DATA_TRANSFER_ERROR_STATUS;
+        this.verdict(d.req, "bad");
+      } else {
+        this.verdict(d.req, "sw-ok");
       }
       this.endData();
     }
     return take;
+  }
+
+  private verdict(req: Request, v: DigestVerdict): void {
+    if (VERDICT_RANK[v] > VERDICT_RANK[req.digest]) req.digest = v;
   }
 
   private endData(): void {

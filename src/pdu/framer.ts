@@ -20,7 +20,7 @@ import {
   peekPduLengths,
 } from "./pdu.js";
 
-export { isPlausibleC2HHeader, dataDigestMatches } from "./pdu.js";
+export { dataDigestMatches } from "./pdu.js";
 
 export interface FramerOptions extends DecodeOptions {
   /** "C2H" on a host, "H2C" on a controller. */

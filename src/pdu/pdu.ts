@@ -38,6 +38,8 @@ export const PduFlags = {
 } as const;
 
 export const COMMON_HEADER_LENGTH = 8;
+/** hlen of every PDU the controller sends and the NIC tracks (C2HData, CapsuleResp, R2T, C2HTermReq). */
+export const HEADER_LENGTH = 24;
 /** TermReq plen bounds: header plus at most 128 bytes of the offending PDU header. */
 export const TERM_REQ_MAX_PLEN = 152;
 export const TERM_REQ_MAX_ERROR_DATA = TERM_REQ_MAX_PLEN - 24;
@@ -378,18 +380,39 @@ function checkDatal(b: Uint8Array, ch: CommonHeader): Problem | null {
 }
 
 /**
- * The header-validity test of DESIGN 4.4 that the NIC applies before trusting a header (also its resync magic
- * pattern), on the first 24 bytes of a candidate header: type in {C2HTermReq, CapsuleResp, C2HData, R2T},
- * hlen 24, HDGST/DDGST flags as negotiated, pdo 0 for types without data, else pdo >= hlen (+4) and aligned
- * to `pda`, and plen consistent (C2HData: pdo + datal (+4); 0x05/0x09: 24 (+4); 0x03: 24..152).
- * It does not check the header digest (software does) nor the stricter rules decodePdu adds.
+ * The header-validity rule of the offload contract (docs/offload-contract.md section 5, DESIGN 4.4): what the NIC
+ * (RTL and model) checks before it trusts a header, also its resync "magic pattern", and what the host checks of
+ * every C2HData header. On the first 24 bytes: type in {C2HTermReq, CapsuleResp, C2HData, R2T}; hlen 24; the
+ * HDGST flag as negotiated; for C2HData the DDGST flag as negotiated, datal >= 1, pdo >= 24 (+4 with HDGST) and
+ * a multiple of (cpda + 1) * 4, plen == pdo + datal (+4 with DDGST), exactly (no 32-bit wrap); for CapsuleResp
+ * and R2T pdo 0, plen 24 (+4) and no DDGST flag; for C2HTermReq pdo 0 and 24 <= plen <= 152. It does not check
+ * the header digest (software does) nor the stricter rules decodePdu adds.
  */
-export function isPlausibleC2HHeader(bytes: Uint8Array, o: DigestOptions & { pda?: number }): boolean {
-  if (bytes.length < 24) return false;
-  const type = bytes[0]!;
-  if (type !== PduType.C2HTermReq && type !== PduType.CapsuleResp && type !== PduType.C2HData && type !== PduType.R2T) return false;
-  const ch = checkCommonHeader(bytes, o, false);
-  return !isProblem(ch) && checkDatal(bytes, ch) === null;
+export function c2hHeaderValid(h: Uint8Array, o: DigestOptions & { cpda?: number }): boolean {
+  if (h.length < HEADER_LENGTH) return false;
+  const v = le(h);
+  const type = h[0]!;
+  const flags = h[1]!;
+  const pdo = h[3]!;
+  const plen = v.getUint32(4, true);
+  const hd = o.hdgst ? DIGEST_LENGTH : 0;
+  const dd = o.ddgst ? DIGEST_LENGTH : 0;
+  if (h[2] !== HEADER_LENGTH) return false;
+  if (((flags & HDGST) !== 0) !== o.hdgst) return false;
+  const ddgstFlag = (flags & DDGST) !== 0;
+  switch (type) {
+    case PduType.C2HData: {
+      const datal = v.getUint32(16, true);
+      return ddgstFlag === o.ddgst && datal >= 1 && pdo >= HEADER_LENGTH + hd && pdo % (((o.cpda ?? 0) + 1) * 4) === 0 && plen === pdo + datal + dd;
+    }
+    case PduType.CapsuleResp:
+    case PduType.R2T:
+      return pdo === 0 && plen === HEADER_LENGTH + hd && !ddgstFlag;
+    case PduType.C2HTermReq:
+      return pdo === 0 && plen >= HEADER_LENGTH && plen <= TERM_REQ_MAX_PLEN;
+    default:
+      return false;
+  }
 }
 
 /** Type-specific checks that need the whole header (strict decoding only). */

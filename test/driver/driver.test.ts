@@ -87,7 +87,11 @@ function driverTests(kind: string, open: () => Promise<OffloadDevice>): void {
       expect(await driver.skAdd(sk, { ...DGST, dgst: 0 }, ulp)).toBe(0);
       const one = (): SglEntry[] => [{ addr: memory.allocate(512), len: 512 }];
 
-      const tooLong = randomSgl(memory, rng, 4096, driver.hw.maxDdpSglLen + 1);
+      // One entry more than the device takes (random lengths of at least a beat).
+      const tooLong = Array.from({ length: driver.hw.maxDdpSglLen + 1 }, () => {
+        const len = rng.range(64, 512);
+        return { addr: memory.allocate(len), len };
+      });
       expect(tooLong.length).toBe(driver.hw.maxDdpSglLen + 1);
       expect(await driver.setup(sk, { commandId: 1, sgl: tooLong })).toBe(-Errno.EINVAL);
       // The device refuses an entry shorter than a bus beat before the last one.
