@@ -6,8 +6,8 @@
 
 import { pathToFileURL } from "node:url";
 import { Harness } from "../src/cosim/index.js";
-import { DdpDriver } from "../tb/ddp/index.js";
-import { impairedRatio, lineRate, type LineRateResult, MIXES } from "../test/rtl/traffic/line-rate.js";
+import { DdpPorts } from "../src/device/index.js";
+import { impairedRatio, lineRate, type LineRateResult, MIXES } from "../tb/traffic/line-rate.js";
 
 export async function benchOffload(seed = 1): Promise<LineRateResult[]> {
   const harness = await Harness.spawn({ top: "ddp_top" });
@@ -15,7 +15,7 @@ export async function benchOffload(seed = 1): Promise<LineRateResult[]> {
     const rows: LineRateResult[] = [];
     for (const mix of MIXES) {
       await harness.reset({ cycles: 4, bfms: true });
-      const d = await DdpDriver.attach(harness);
+      const d = await DdpPorts.attach(harness);
       rows.push(await lineRate(d, mix, seed));
     }
     console.log("ddp_top line rate (DATA_W 64, outputs always ready; cycles from the BFM stamps)");
@@ -34,7 +34,7 @@ export async function benchOffload(seed = 1): Promise<LineRateResult[]> {
       })),
     );
     await harness.reset({ cycles: 4, bfms: true });
-    const im = await impairedRatio(await DdpDriver.attach(harness), seed);
+    const im = await impairedRatio(await DdpPorts.attach(harness), seed);
     console.log("offload ratio under loss 6 %, reorder 2 %, duplicates 2 % (host confirms resync candidates)");
     console.table([
       {

@@ -7,6 +7,7 @@ import type { DeviceKind, OffloadDevice } from "./device.js";
 import { ModelDevice } from "./model-device.js";
 import { RtlDevice, type RtlDeviceOptions } from "./rtl-device.js";
 
+export * from "./ddp-ports.js";
 export * from "./device.js";
 export * from "./model-device.js";
 export * from "./pass-through.js";

@@ -1,45 +1,20 @@
-// The offload device as RTL: ddp_top in a Verilator harness, over the co-simulation bridge (src/cosim/). Every
-// port group is bound to a harness BFM; a batch of commands or frames is one pipelined round trip (the harness
-// serves requests in order):
-//
-//   commands: send s_cmd beats -> run until their completions are on m_evt -> recv m_evt
-//   frames:   send s_axis frames -> run until one CQE and one ring frame per frame -> a few tail cycles (the
-//             batch's DMA writes leave) -> recv ring, CQEs, DMA, events
-//
-// The ring sink keeps only bytes whose tkeep is set; the CQE's segments say which positions were placed, which
-// rebuilds the frame at its positions (placed bytes read as 0, as ModelDevice gives them).
+// The offload device as RTL: ddp_top in a Verilator harness, over the co-simulation bridge (src/cosim/). The
+// ports are driven by DdpPorts (ddp-ports.ts, the same driver the differential testbench uses): a batch of
+// commands or frames is one pipelined round trip. This class adds what the driver above expects of a device:
+// every command's completion (async events may share m_evt with them), the ring frame rebuilt at its positions
+// from the ring bytes and the CQE's segments (placed bytes read as 0, as ModelDevice gives them), the DMA writes
+// applied to host memory, and a DeviceError for anything the RTL got structurally wrong.
 
-import { Harness, type Params, type UntilCondition } from "../cosim/index.js";
+import { Harness, type Params } from "../cosim/index.js";
 import type { HostMemory } from "../contract/host-memory.js";
 import type { OffloadParams } from "../model/offload-model.js";
-import { type CommandInput, type DmaWrite, type Event } from "../contract/protocol.js";
-import {
-  type AsyncEvent,
-  type CommandBatch,
-  completionsOf,
-  DeviceError,
-  type FrameBatch,
-  type OffloadDevice,
-  ringKeep,
-  splitEvents,
-  type RxResult,
-} from "./device.js";
-import { CMD_FIELDS, cqeFields, decodeCqe, decodeDma, decodeEvent, DMA_FIELDS, encodeCommand, EVT_FIELDS, isMalformed, Layout } from "./rtl-codec.js";
+import type { CommandInput, Event } from "../contract/protocol.js";
+import { type AsyncEvent, type CommandBatch, completionsOf, DeviceError, type FrameBatch, type OffloadDevice, ringKeep, splitEvents, type RxResult } from "./device.js";
+import { type BatchOut, DdpPorts, type Stamped } from "./ddp-ports.js";
+import { isMalformed, type Malformed } from "./rtl-codec.js";
 
-/** BFM names as tb/ddp uses them (kind:prefix), so both can drive one harness. */
-export const BFM = {
-  src: "axis_source:s_axis",
-  ring: "axis_sink:m_axis_rx",
-  cmd: "vr_source:s_cmd",
-  evt: "vr_sink:m_evt",
-  cqe: "vr_sink:m_cqe",
-  dma: "vr_sink:m_dma",
-} as const;
-
-/** Cycles after the last CQE so that the batch's DMA writes have all left (and a teardown's drain is over). */
-const TAIL_CYCLES = 32;
-/** Cycles a batch of commands may take (ddp_cmd answers in a few cycles per beat). */
-const COMMAND_CYCLES = 2_000;
+/** Rounds of waiting for the completions of one command batch (async events may arrive in between). */
+const COMMAND_ROUNDS = 8;
 
 /** ddp_top parameter names of the model's parameters. */
 const RTL_PARAM: Partial<Record<keyof OffloadParams, string>> = {
@@ -61,28 +36,31 @@ export interface RtlDeviceOptions {
 
 export class RtlDevice implements OffloadDevice {
   readonly kind = "rtl";
-  readonly maxSegs: number;
-  readonly dataBytes: number;
-  private readonly cmdLayout: Layout;
-  private readonly evtLayout: Layout;
-  private readonly cqeLayout: Layout;
-  private readonly dmaLayout: Layout;
-  /** Cycles the last batches took (for reports). */
-  cycles = 0;
+  private readonly cycle0: number;
 
   private constructor(
-    readonly harness: Harness,
+    readonly ports: DdpPorts,
     readonly memory: HostMemory,
     private readonly owned: boolean,
   ) {
-    let segs = 0;
-    while (harness.ports.some((p) => p.name === `m_cqe_seg${segs}_cid`)) segs++;
-    this.maxSegs = segs;
-    this.dataBytes = harness.port("s_axis_tdata").width / 8;
-    this.cmdLayout = new Layout("s_cmd", CMD_FIELDS.map(([p]) => p), harness);
-    this.evtLayout = new Layout("m_evt", EVT_FIELDS, harness);
-    this.cqeLayout = new Layout("m_cqe", cqeFields(segs), harness);
-    this.dmaLayout = new Layout("m_dma", DMA_FIELDS, harness);
+    this.cycle0 = ports.cycles;
+  }
+
+  get harness(): Harness {
+    return this.ports.harness;
+  }
+
+  get maxSegs(): number {
+    return this.ports.maxSegs;
+  }
+
+  get dataBytes(): number {
+    return this.ports.dataBytes;
+  }
+
+  /** Cycles the batches took since the device was attached (for reports). */
+  get cycles(): number {
+    return this.ports.cycles - this.cycle0;
   }
 
   /** Spawns (building if needed) or connects to the ddp_top harness, then attaches (close() ends a spawned one). */
@@ -106,31 +84,25 @@ export class RtlDevice implements OffloadDevice {
    */
   static async attach(harness: Harness, memory: HostMemory, owned = false): Promise<RtlDevice> {
     await harness.reset();
-    const d = new RtlDevice(harness, memory, owned);
-    await Promise.all([
-      harness.bind("axis_source", "s_axis", BFM.src),
-      harness.bind("axis_sink", "m_axis_rx", BFM.ring),
-      harness.bind("vr_source", "s_cmd", BFM.cmd, [...d.cmdLayout.fields]),
-      harness.bind("vr_sink", "m_evt", BFM.evt, [...d.evtLayout.fields]),
-      harness.bind("vr_sink", "m_cqe", BFM.cqe, [...d.cqeLayout.fields]),
-      harness.bind("vr_sink", "m_dma", BFM.dma, [...d.dmaLayout.fields]),
-    ]);
-    await Promise.all(Object.values(BFM).map((n) => harness.pause(n, "")));
-    return d;
+    return new RtlDevice(await DdpPorts.attach(harness), memory, owned);
   }
 
   async commands(beats: readonly CommandInput[]): Promise<CommandBatch> {
     const want = completionsOf(beats);
-    const h = this.harness;
     const out: CommandBatch = { completions: [], events: [] };
-    const sent = beats.length > 0 ? h.send(BFM.cmd, beats.map((b) => encodeCommand(this.cmdLayout, b))) : Promise.resolve(0);
-    // Async events share m_evt with completions: receive until every command has its completion.
-    for (let round = 0; out.completions.length < want; round++) {
-      if (round === 8) throw new DeviceError(`ddp_top: ${out.completions.length} of ${want} completions`);
-      const [, , items] = await Promise.all([sent, this.run(4 * beats.length + COMMAND_CYCLES, [{ received: { [BFM.evt]: want - out.completions.length } }]), h.recv(BFM.evt)]);
-      const got = splitEvents(items.map((it) => this.event(it.data)));
+    if (beats.length === 0) return out;
+    const take = (events: Stamped<Event | Malformed>[]) => {
+      const got = splitEvents(events.map((e) => this.event(e)));
       out.completions.push(...got.completions);
       out.events.push(...got.events);
+    };
+    take(this.check(await this.ports.batch({ beats })).events);
+    // Async events count towards the batch's wait: receive until every command has its completion.
+    for (let round = 1; out.completions.length < want; round++) {
+      if (round === COMMAND_ROUNDS) throw new DeviceError(`ddp_top: ${out.completions.length} of ${want} completions`);
+      const more = await this.ports.events(want - out.completions.length);
+      if (more.stalled && more.events.length === 0) throw new DeviceError(`ddp_top: no progress waiting for ${want - out.completions.length} completions`);
+      take(more.events);
     }
     if (out.completions.length !== want) throw new DeviceError(`ddp_top: ${out.completions.length} completions for ${want} commands`);
     return out;
@@ -138,71 +110,50 @@ export class RtlDevice implements OffloadDevice {
 
   async frames(frames: readonly Uint8Array[]): Promise<FrameBatch> {
     if (frames.length === 0) return { frames: [], events: await this.drain() };
-    const h = this.harness;
-    const beats = frames.reduce((n, f) => n + Math.ceil(f.length / this.dataBytes), 0);
-    // Generous: the delay line's latency (about MAX_FRAME / bytes per beat) plus every beat several times.
-    const limit = 4 * beats + 40_000;
-    const n = frames.length;
-    const [, , , , ring, cqes, dma, evt] = await Promise.all([
-      h.send(BFM.src, frames.map((f) => Uint8Array.from(f))),
-      this.run(limit, [{ received: { [BFM.cqe]: n } }]),
-      this.run(limit, [{ received: { [BFM.ring]: n } }]),
-      this.run(TAIL_CYCLES),
-      h.recv(BFM.ring),
-      h.recv(BFM.cqe),
-      h.recv(BFM.dma),
-      h.recv(BFM.evt),
-    ]);
-    if (ring.length !== n || cqes.length !== n) throw new DeviceError(`ddp_top: ${ring.length} ring frames and ${cqes.length} CQEs for ${n} frames`);
-
-    const writes: DmaWrite[] = [];
-    for (const it of dma) {
-      const w = decodeDma(this.dmaLayout.unpack(it.data), this.dataBytes);
-      if (isMalformed(w)) throw new DeviceError(`ddp_top DMA at cycle ${it.start}: ${w.malformed}`);
-      writes.push(...w);
-    }
+    const out = this.check(await this.ports.batch({ frames }));
     let placed = 0;
-    const results: RxResult[] = frames.map((input, i) => {
-      const cqe = decodeCqe(this.cqeLayout.unpack(cqes[i]!.data), this.maxSegs);
-      if (isMalformed(cqe)) throw new DeviceError(`ddp_top CQE of frame ${i}: ${cqe.malformed}`);
-      const keep = ringKeep(input.length, cqe);
-      const compact = ring[i]!.data;
-      const data = new Uint8Array(input.length);
+    const results: RxResult[] = out.frames.map((f, i) => {
+      if (isMalformed(f.cqe)) throw new DeviceError(`ddp_top CQE of frame ${i}: ${f.cqe.malformed}`);
+      const keep = ringKeep(f.input.length, f.cqe);
+      const data = new Uint8Array(f.input.length);
       let at = 0;
-      for (let k = 0; k < data.length; k++) if (keep[k]) data[k] = compact[at++] ?? 0;
-      if (at !== compact.length) throw new DeviceError(`ddp_top ring frame ${i}: ${compact.length} bytes, its CQE leaves ${at} on the ring`);
-      placed += input.length - at;
-      return { ring: { data, keep }, cqe };
+      for (let k = 0; k < data.length; k++) if (keep[k]) data[k] = f.ring[at++] ?? 0;
+      if (at !== f.ring.length) throw new DeviceError(`ddp_top ring frame ${i}: ${f.ring.length} bytes, its CQE leaves ${at} on the ring`);
+      placed += f.input.length - at;
+      return { ring: { data, keep }, cqe: f.cqe };
     });
+    const writes = out.dma.flatMap((d) => (isMalformed(d.value) ? [] : d.value));
     const written = writes.reduce((s, w) => s + w.data.length, 0);
     if (written !== placed) throw new DeviceError(`ddp_top: CQEs report ${placed} placed bytes, DMA carried ${written}`);
     for (const w of writes) this.memory.apply(w);
-    const events = splitEvents(evt.map((it) => this.event(it.data)));
-    if (events.completions.length > 0) throw new DeviceError(`ddp_top: ${events.completions.length} completions without a command`);
-    return { frames: results, events: events.events };
+    return { frames: results, events: this.asyncEvents(out) };
   }
 
   async drain(): Promise<AsyncEvent[]> {
-    const [, items] = await Promise.all([this.run(TAIL_CYCLES), this.harness.recv(BFM.evt)]);
-    const { completions, events } = splitEvents(items.map((it) => this.event(it.data)));
-    if (completions.length > 0) throw new DeviceError(`ddp_top: ${completions.length} completions without a command`);
-    return events;
+    return this.asyncEvents(this.check(await this.ports.batch({})));
   }
 
   async close(): Promise<void> {
     if (this.owned) await this.harness.close();
   }
 
-  private event(data: Uint8Array): Event {
-    const e = decodeEvent(this.evtLayout.unpack(data));
-    if (isMalformed(e)) throw new DeviceError(`ddp_top event: ${e.malformed}`);
-    return e;
+  /** The batch, if the RTL kept to the contract's structure (counts, DMA per CQE, progress). */
+  private check(out: BatchOut): BatchOut {
+    const bad = [...out.stalled, ...out.problems];
+    if (bad.length > 0) throw new DeviceError(`ddp_top: ${bad.join("; ")}`);
+    return out;
   }
 
-  private async run(maxCycles: number, until?: UntilCondition[]): Promise<void> {
-    const r = await this.harness.run(maxCycles, until);
-    this.cycles += r.cycles;
-    if (r.reason === "limit" && until !== undefined) throw new DeviceError(`ddp_top: no progress within ${maxCycles} cycles (${JSON.stringify(until)})`);
+  /** The events of a batch without commands: none may be a completion. */
+  private asyncEvents(out: BatchOut): AsyncEvent[] {
+    const { completions, events } = splitEvents(out.events.map((e) => this.event(e)));
+    if (completions.length > 0) throw new DeviceError(`ddp_top: ${completions.length} completions without a command`);
+    return events;
+  }
+
+  private event(e: Stamped<Event | Malformed>): Event {
+    if (isMalformed(e.value)) throw new DeviceError(`ddp_top event at cycle ${e.cycle}: ${e.value.malformed}`);
+    return e.value;
   }
 }
 

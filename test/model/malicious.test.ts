@@ -12,7 +12,8 @@ import { type SglEntry, tagSetup } from "../../src/contract/protocol.js";
 import { type Lie, LIES } from "../../src/nvmet/controller.js";
 import { patternBytes } from "../../src/nvmet/namespace.js";
 import { Rng, seedFromEnv } from "../../src/util/rng.js";
-import { BLOCK, concat, feed, isData, NSID, oracleSegments, randomSgl, Traffic } from "./traffic.js";
+import { feed, isData, oracleSegments } from "../../tb/traffic/oracle.js";
+import { BLOCK, concat, NSID, randomSgl, TargetFlow } from "../../tb/traffic/target.js";
 
 const seed = seedFromEnv();
 console.log(`model malicious.test seed=${seed} (SEED=${seed} to reproduce)`);
@@ -44,7 +45,7 @@ describe("malicious target", () => {
     it(`lie '${lie}': ${effect[lie]}, nothing written outside the buffers`, () => {
       const rng = new Rng(seed ^ LIES.indexOf(lie));
       const mem = new HostMemory();
-      const t = new Traffic({ seed: rng.u32(), hdgst: true, ddgst: true, mss: rng.range(300, 1460), c2hDataSize: 2048 });
+      const t = new TargetFlow({ rng: new Rng(rng.u32()), hdgst: true, ddgst: true, mss: rng.range(300, 1460), c2hDataSize: 2048 });
       const a = { cid: 0x100, slba: 8, nlb: 8, sgl: [{ addr: mem.allocate(4096, 16), len: 4096 }] };
       const b = { cid: 0x200, slba: 800, nlb: 8, sgl: [{ addr: mem.allocate(4096, 16), len: 4096 }] };
       const model = new OffloadModel();
@@ -86,7 +87,7 @@ describe("malicious target", () => {
       const mem = new HostMemory();
       const hdgst = rng.chance(0.5);
       const ddgst = rng.chance(0.5);
-      const t = new Traffic({ seed: rng.u32(), hdgst, ddgst });
+      const t = new TargetFlow({ rng: new Rng(rng.u32()), hdgst, ddgst });
       const model = new OffloadModel({ maxSgl: 4 });
       model.command(t.ctxAdd(0));
       const tags = new Map<number, SglEntry[]>();

@@ -10,7 +10,8 @@ import { HostMemory } from "../../src/contract/host-memory.js";
 import { type FrameResult, OffloadModel } from "../../src/model/offload-model.js";
 import { ctxAdd, EventKind, resync, type Segment, Status, tagSetup, tagTeardown } from "../../src/contract/protocol.js";
 import { Rng, seedFromEnv } from "../../src/util/rng.js";
-import { concat, feed, FLOW4 } from "./traffic.js";
+import { feed } from "../../tb/traffic/oracle.js";
+import { concat, FLOW4 } from "../../tb/traffic/target.js";
 
 const seed = seedFromEnv();
 console.log(`model resync.test seed=${seed} (SEED=${seed} to reproduce)`);

@@ -10,7 +10,8 @@ import { HostMemory } from "../../src/contract/host-memory.js";
 import { OffloadModel } from "../../src/model/offload-model.js";
 import { capsSet, ctxDel, EventKind, type SglEntry, Status, tagSetup, tagTeardown } from "../../src/contract/protocol.js";
 import { Rng, seedFromEnv } from "../../src/util/rng.js";
-import { BLOCK, feed, FLOW4, FLOW6, honestPdo, isData, NSID, oracleSegments, randomSgl, reassemble, Traffic } from "./traffic.js";
+import { feed, honestPdo, isData, oracleSegments, reassemble } from "../../tb/traffic/oracle.js";
+import { BLOCK, FLOW4, FLOW6, NSID, randomSgl, TargetFlow } from "../../tb/traffic/target.js";
 
 const seed = seedFromEnv();
 console.log(`model tracking.test seed=${seed} (SEED=${seed} to reproduce)`);
@@ -23,7 +24,7 @@ interface Read {
 }
 
 /** A model with context 0 on the traffic's flow and a tag per read; every command must succeed. */
-function setup(t: Traffic, reads: readonly Read[], params: ConstructorParameters<typeof OffloadModel>[0] = {}): OffloadModel {
+function setup(t: TargetFlow, reads: readonly Read[], params: ConstructorParameters<typeof OffloadModel>[0] = {}): OffloadModel {
   const model = new OffloadModel(params);
   model.command(t.ctxAdd(0));
   for (const r of reads) for (const beat of tagSetup({ ctx: 0, cid: r.cid, sgl: r.sgl })) model.command(beat);
@@ -63,7 +64,7 @@ describe("in-order traffic", () => {
       it(`places every read exactly (IPv${flow.ipVersion}${flow.vlan ? " VLAN" : ""}, hdgst ${d.hdgst}, ddgst ${d.ddgst})`, () => {
         const rng = new Rng(seed ^ (d.hdgst ? 1 : 0) ^ (d.ddgst ? 2 : 0) ^ (flow.ipVersion << 4));
         const mem = new HostMemory();
-        const t = new Traffic({ seed: rng.u32(), ...d, addr: flow, mss: rng.range(200, 1460), c2hDataSize: rng.pick([512, 1000, 2048, 4096]) });
+        const t = new TargetFlow({ rng: new Rng(rng.u32()), ...d, addr: flow, mss: rng.range(200, 1460), c2hDataSize: rng.pick([512, 1000, 2048, 4096]) });
         const reads = randomReads(rng, mem, 6);
         const model = setup(t, reads);
         for (const r of reads) t.read(r.cid, r.slba, r.nlb);
@@ -90,7 +91,7 @@ describe("in-order traffic", () => {
   it("follows the TCP sequence across 2^32", () => {
     const rng = new Rng(seed + 7);
     const mem = new HostMemory();
-    const t = new Traffic({ seed, hdgst: true, ddgst: true, isn: 0xffff_f000 - rng.int(3000), mss: 536 });
+    const t = new TargetFlow({ rng: new Rng(seed), hdgst: true, ddgst: true, isn: 0xffff_f000 - rng.int(3000), mss: 536 });
     const reads = randomReads(rng, mem, 4);
     const model = setup(t, reads);
     for (const r of reads) t.read(r.cid, r.slba, r.nlb);
@@ -109,7 +110,7 @@ describe("in-order traffic", () => {
       const header = honestPdo(d.hdgst);
       for (let split = 1; split < header; split++) {
         const mem = new HostMemory();
-        const t = new Traffic({ seed, ...d, c2hDataSize: 1024 });
+        const t = new TargetFlow({ rng: new Rng(seed), ...d, c2hDataSize: 1024 });
         const read: Read = { cid: 3, slba: 100 + split, nlb: 4, sgl: [{ addr: mem.allocate(2048, 16), len: 2048 }] };
         const model = setup(t, [read]);
         t.read(read.cid, read.slba, read.nlb);
@@ -130,7 +131,7 @@ describe("in-order traffic", () => {
   it("reports at most MAX_SEGS segments per frame and leaves the data of further PDUs in the ring", () => {
     const rng = new Rng(seed + 11);
     const mem = new HostMemory();
-    const t = new Traffic({ seed, hdgst: false, ddgst: true, mss: 8000, c2hDataSize: 128 });
+    const t = new TargetFlow({ rng: new Rng(seed), hdgst: false, ddgst: true, mss: 8000, c2hDataSize: 128 });
     const reads = randomReads(rng, mem, 3);
     const maxSegs = rng.range(2, 5);
     const model = setup(t, reads, { maxSegs });
@@ -158,7 +159,7 @@ describe("in-order traffic", () => {
 
   it("places only for registered CIDs and a buffer big enough for datao + datal", () => {
     const mem = new HostMemory();
-    const t = new Traffic({ seed, hdgst: false, ddgst: false, c2hDataSize: 1024 });
+    const t = new TargetFlow({ rng: new Rng(seed), hdgst: false, ddgst: false, c2hDataSize: 1024 });
     const small: Read = { cid: 1, slba: 0, nlb: 4, sgl: [{ addr: mem.allocate(2047), len: 2047 }] };
     const model = setup(t, [small]);
     t.read(1, 0, 4); // 4 PDUs of 1024: the second one ends past 2047
@@ -177,7 +178,7 @@ describe("out-of-order traffic", () => {
   it("treats duplicates and overlapping frames as retransmissions: nothing placed, no state change", () => {
     const rng = new Rng(seed + 21);
     const mem = new HostMemory();
-    const t = new Traffic({ seed, hdgst: true, ddgst: true, mss: 700 });
+    const t = new TargetFlow({ rng: new Rng(seed), hdgst: true, ddgst: true, mss: 700 });
     const reads = randomReads(rng, mem, 3);
     const model = setup(t, reads);
     for (const r of reads) t.read(r.cid, r.slba, r.nlb);
@@ -202,7 +203,7 @@ describe("out-of-order traffic", () => {
 
   it("skips a gap inside data (rule 4): later data placed, that PDU's frames get crc_ok 0 and no digest verdict", () => {
     const mem = new HostMemory();
-    const t = new Traffic({ seed, hdgst: false, ddgst: true, c2hDataSize: 4096, mss: 1000 });
+    const t = new TargetFlow({ rng: new Rng(seed), hdgst: false, ddgst: true, c2hDataSize: 4096, mss: 1000 });
     const read: Read = { cid: 5, slba: 64, nlb: 16, sgl: [{ addr: mem.allocate(8192, 8), len: 8192 }] };
     const model = setup(t, [read]);
     t.read(read.cid, read.slba, read.nlb);
@@ -237,7 +238,7 @@ describe("out-of-order traffic", () => {
 
   it("enters SEARCH when a header is lost: nothing placed after (no confirm comes), frames still hit", () => {
     const mem = new HostMemory();
-    const t = new Traffic({ seed, hdgst: true, ddgst: false, c2hDataSize: 1024, mss: 1460 });
+    const t = new TargetFlow({ rng: new Rng(seed), hdgst: true, ddgst: false, c2hDataSize: 1024, mss: 1460 });
     const read: Read = { cid: 9, slba: 0, nlb: 8, sgl: [{ addr: mem.allocate(4096, 8), len: 4096 }] };
     const model = setup(t, [read]);
     t.read(read.cid, read.slba, read.nlb);
@@ -262,7 +263,7 @@ describe("out-of-order traffic", () => {
 describe("frames the block leaves alone", () => {
   it("passes bad checksums, fragments, UDP, other flows and oversize frames untouched, without state change", () => {
     const mem = new HostMemory();
-    const t = new Traffic({ seed, hdgst: false, ddgst: true, mss: 1460 });
+    const t = new TargetFlow({ rng: new Rng(seed), hdgst: false, ddgst: true, mss: 1460 });
     const read: Read = { cid: 1, slba: 0, nlb: 8, sgl: [{ addr: mem.allocate(4096), len: 4096 }] };
     const model = setup(t, [read], { maxFrame: 1600 });
     t.read(1, 0, 8);
@@ -286,7 +287,7 @@ describe("frames the block leaves alone", () => {
 
   it("gives crc_ok 0 without the ddgst-rx cap and places nothing without the nvme-tcp cap", () => {
     const mem = new HostMemory();
-    const t = new Traffic({ seed, hdgst: false, ddgst: true, mss: 1000 });
+    const t = new TargetFlow({ rng: new Rng(seed), hdgst: false, ddgst: true, mss: 1000 });
     const read: Read = { cid: 1, slba: 0, nlb: 8, sgl: [{ addr: mem.allocate(4096), len: 4096 }] };
     const model = setup(t, [read]);
     model.command(capsSet({ wanted: 0, mask: 0b10 }));
@@ -303,7 +304,7 @@ describe("frames the block leaves alone", () => {
 describe("tags and teardown", () => {
   it("stops placement at a teardown with data in flight and emits TEARDOWN_DONE", () => {
     const mem = new HostMemory();
-    const t = new Traffic({ seed, hdgst: true, ddgst: true, mss: 500, c2hDataSize: 2048 });
+    const t = new TargetFlow({ rng: new Rng(seed), hdgst: true, ddgst: true, mss: 500, c2hDataSize: 2048 });
     const a: Read = { cid: 0x1001, slba: 0, nlb: 8, sgl: [{ addr: mem.allocate(4096), len: 4096 }] };
     const b: Read = { cid: 0x2002, slba: 50, nlb: 8, sgl: [{ addr: mem.allocate(4096), len: 4096 }] };
     const model = setup(t, [a, b]);
@@ -331,7 +332,7 @@ describe("tags and teardown", () => {
 
   it("reuses a CID right after its teardown with a new buffer; the old one is never written again", () => {
     const mem = new HostMemory();
-    const t = new Traffic({ seed, hdgst: false, ddgst: false, mss: 1460 });
+    const t = new TargetFlow({ rng: new Rng(seed), hdgst: false, ddgst: false, mss: 1460 });
     const first: Read = { cid: 4, slba: 0, nlb: 4, sgl: [{ addr: mem.allocate(2048), len: 2048 }] };
     const model = setup(t, [first]);
     t.read(first.cid, first.slba, first.nlb);
@@ -350,7 +351,7 @@ describe("tags and teardown", () => {
 
   it("CTX_DEL with data in flight stops placement at once; a new CTX_ADD on a PDU boundary tracks again, out of SEARCH", () => {
     const mem = new HostMemory();
-    const t = new Traffic({ seed, hdgst: false, ddgst: true, mss: 600, c2hDataSize: 1024 });
+    const t = new TargetFlow({ rng: new Rng(seed), hdgst: false, ddgst: true, mss: 600, c2hDataSize: 1024 });
     const a: Read = { cid: 1, slba: 0, nlb: 8, sgl: [{ addr: mem.allocate(4096), len: 4096 }] };
     const model = setup(t, [a]);
     t.read(a.cid, a.slba, a.nlb);

@@ -3,28 +3,39 @@
 // HDGST / DDGST on and off, CID reuse right after teardown, setup racing the data, teardown with data in
 // flight, TCP sequence wrap, full tables, bad commands, IPv4 / IPv6 / VLAN, retransmissions, data-only gaps,
 // lost headers (SEARCH), caps toggling, passthrough noise. Every frame's ring bytes, CQE and DMA bytes, every
-// event and the counters (STATS_GET at the end of each scenario) are compared; see traffic/compare.ts.
+// event and the counters (STATS_GET at the end of each scenario) are compared; see tb/traffic/compare.ts.
 // Plus the line-rate check: 1.00 beats per cycle and one constant latency for back-to-back small frames.
 //
 // SEED=<n> reproduces a run (the seed is printed); each test derives its scenario seeds from it.
 
 import { describe, expect, it } from "vitest";
 import { describeRtl, type Harness } from "../../tb/index.js";
-import { DdpDriver } from "../../tb/ddp/index.js";
-import { describeReport, runScenario, type RunReport } from "./traffic/compare.js";
-import { aroundMaxFrame, resyncTraffic, capsToggle, corruptedHeaders, fullTables, Gen, headerSplits, LIMITS, type Limits, modelParams, pduStreams, randomTraffic } from "./traffic/generators.js";
-import { ScenarioBuilder, type Scenario } from "./traffic/scenario.js";
-import { flowAddress, TargetFlow } from "./traffic/target.js";
-import { withIpv6HopByHop, withMalformedTcpOption } from "./traffic/frames.js";
+import { DdpPorts } from "../../src/device/index.js";
+import { describeReport, runScenario, type RunReport } from "../../tb/traffic/compare.js";
+import { aroundMaxFrame, resyncTraffic, capsToggle, corruptedHeaders, fullTables, Gen, headerSplits, LIMITS, type Limits, modelParams, pduStreams, randomTraffic } from "../../tb/traffic/generators.js";
+import { ScenarioBuilder, type Scenario } from "../../tb/traffic/scenario.js";
+import { flowAddress, TargetFlow } from "../../tb/traffic/target.js";
+import { withIpv6HopByHop, withMalformedTcpOption } from "../../tb/traffic/frames.js";
 import { buildTcpFrame } from "../../src/net/frame.js";
 import { EventKind, Op, STAT_NAMES, Status, tagSetup, tagTeardown } from "../../src/contract/protocol.js";
 import { Rng } from "../../src/util/rng.js";
-import { lineRate } from "./traffic/line-rate.js";
+import { lineRate } from "../../tb/traffic/line-rate.js";
+
+/**
+ * Every counter the contract names (STAT_NAMES, resync's included) answers STATS_GET with OK, and the index
+ * after the last one is BAD_ARG: an RTL without one of them fails here instead of being compared on less.
+ */
+async function expectEveryCounter(d: DdpPorts): Promise<void> {
+  const indexes = [...STAT_NAMES.keys(), STAT_NAMES.length];
+  const events = await d.commands(indexes.map((index) => ({ op: Op.STATS_GET, tag: d.tag(), index })));
+  const statuses = events.map((e) => (!("malformed" in e.value) && e.value.kind === EventKind.COMPLETION ? e.value.status : `not a completion: ${JSON.stringify(e.value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))}`));
+  expect(statuses, `STATS_GET 0..${STAT_NAMES.length} (${STAT_NAMES.join(", ")}, then one past the end)`).toEqual([...STAT_NAMES.map(() => Status.OK), Status.BAD_ARG]);
+}
 
 /** Each scenario starts from reset: empty tables, counters 0, caps as after reset. */
 async function check(harness: Harness, scenario: Scenario): Promise<RunReport> {
   await harness.reset({ cycles: 4, bfms: true });
-  const driver = await DdpDriver.attach(harness);
+  const driver = await DdpPorts.attach(harness);
   const r = await runScenario(scenario, driver);
   console.log(describeReport(r));
   return r;
@@ -87,7 +98,7 @@ describeRtl("ddp_top vs model", { top: "ddp_top" }, (rtl) => {
     const pattern = (n: number, p: number) => Array.from({ length: n }, () => (rng.chance(p) ? "1" : "0")).join("") + "0";
     const stalled = async () => {
       await harness.reset({ cycles: 4, bfms: true });
-      const drv = await DdpDriver.attach(harness);
+      const drv = await DdpPorts.attach(harness);
       await Promise.all([
         drv.pause("src", pattern(31, 0.2)), drv.pause("cmd", pattern(17, 0.3)), drv.pause("ring", pattern(37, 0.3)),
         drv.pause("dma", pattern(23, 0.3)), drv.pause("cqe", pattern(29, 0.3)), drv.pause("evt", pattern(13, 0.3)),
@@ -98,12 +109,10 @@ describeRtl("ddp_top vs model", { top: "ddp_top" }, (rtl) => {
     const r = await runScenario(scenario, d, { checkLatency: false });
     console.log(describeReport(r));
     expect(r.mismatches, describeReport(r)).toBe(0);
-    if (d.hasResyncStats && STAT_NAMES.length > 11) {
-      // Resync under stalls too.
-      const rs = await runScenario(resyncTraffic(seed ^ 0xbb, 10).scenario, await stalled(), { checkLatency: false });
-      console.log(describeReport(rs));
-      expect(rs.mismatches, describeReport(rs)).toBe(0);
-    }
+    // Resync under stalls too.
+    const rs = await runScenario(resyncTraffic(seed ^ 0xbb, 10).scenario, await stalled(), { checkLatency: false });
+    console.log(describeReport(rs));
+    expect(rs.mismatches, describeReport(rs)).toBe(0);
   }, 300_000);
 
   // Directed: a PDU split over two frames, with commands between them (after the first frame has left).
@@ -154,7 +163,7 @@ describeRtl("ddp_top vs model", { top: "ddp_top" }, (rtl) => {
   // Frames of offloaded flows at MAX_FRAME - 1, MAX_FRAME, MAX_FRAME + 1 bytes (latency checked too: B1).
   rtl.test("frames around MAX_FRAME in offloaded flows", async ({ harness, seed }) => {
     await harness.reset({ cycles: 4, bfms: true });
-    const d = await DdpDriver.attach(harness);
+    const d = await DdpPorts.attach(harness);
     const { scenario } = aroundMaxFrame(seed);
     const r = await runScenario(scenario, d);
     console.log(describeReport(r));
@@ -169,9 +178,9 @@ describeRtl("ddp_top vs model", { top: "ddp_top" }, (rtl) => {
     const { scenario: cmds } = randomTraffic(seed ^ 0x5ef, "starved: commands", {
       rounds: 10, flows: 3, payload: [1, 3000], c2hDataSize: [16, 1024], nlb: [1, 8], readsPerRound: [3, 5], badCommands: 1, reAdd: 1,
     });
-    for (const sc of STAT_NAMES.length > 11 ? [scenario, cmds] : [cmds]) {
+    for (const sc of [scenario, cmds]) {
       await harness.reset({ cycles: 4, bfms: true });
-      const d = await DdpDriver.attach(harness);
+      const d = await DdpPorts.attach(harness);
       await Promise.all([d.pause("evt", `${"1".repeat(39)}0`), d.pause("dma", "11111110")]);
       const r = await runScenario(sc, d, { checkLatency: false });
       console.log(describeReport(r));
@@ -184,10 +193,10 @@ describeRtl("ddp_top vs model", { top: "ddp_top" }, (rtl) => {
   // with a full CAM, a setup right behind a teardown may be TABLE_FULL or OK; after TEARDOWN_DONE it is OK.
   rtl.test("directed: a freed CAM entry is reusable after TEARDOWN_DONE (TABLE_FULL allowed before)", async ({ harness, seed }) => {
     await harness.reset({ cycles: 4, bfms: true });
-    const d = await DdpDriver.attach(harness);
+    const d = await DdpPorts.attach(harness);
     const rng = new Rng(seed);
     const flow = new TargetFlow({ rng: rng.fork(), addr: flowAddress(2, "v4"), hdgst: false, ddgst: false, isn: rng.u32(), c2hDataSize: 4096 });
-    const status = (evs: Awaited<ReturnType<DdpDriver["commands"]>>) =>
+    const status = (evs: Awaited<ReturnType<DdpPorts["commands"]>>) =>
       evs.flatMap((e) => (!("malformed" in e.value) && e.value.kind === EventKind.COMPLETION ? [e.value.status] : []));
     expect(status(await d.commands([flow.ctxAdd(0, 1)]))).toEqual([Status.OK]);
     const setup = (cid: number) => tagSetup({ tag: 2, ctx: 0, cid, sgl: [{ addr: 0x1000_0000n + BigInt(cid) * 0x1000n, len: 4096 }] });
@@ -211,17 +220,11 @@ describeRtl("ddp_top vs model", { top: "ddp_top" }, (rtl) => {
     }
   });
 
-  // Resync (contract section 7, added 01:50): the closed-loop generator confirms the model's candidates.
-  // KNOWN GAP G1: an RTL without resync (STATS_GET 11 answers BAD_ARG, as at commit 6733e0d) cannot pass this;
-  // the test then only asserts that the gap is still there, and runScenario elsewhere compares everything but
-  // what resync alone decides (CQE resync fields, RESYNC_REQUEST events, counters 3, 6, 7, 11-13).
+  // Resync (contract section 7): the closed-loop generator confirms the model's candidates. The RTL must have
+  // every counter, resync's included (a missing one fails here; runScenario compares all of them too).
   rtl.test("resync: SEARCH, candidates, confirms (right, wrong, late, none), offload resumes", async ({ harness, seed }) => {
     await harness.reset({ cycles: 4, bfms: true });
-    const probe = await DdpDriver.attach(harness);
-    if (!probe.hasResyncStats || STAT_NAMES.length <= 11) {
-      console.log(`KNOWN GAP G1: resync missing in the ${probe.hasResyncStats ? "model" : "RTL"}; resync differential not run`);
-      return;
-    }
+    await expectEveryCounter(await DdpPorts.attach(harness));
     for (let k = 0; k < 3; k++) {
       const { scenario, confirms } = resyncTraffic(seed + k, 12);
       const r = await check(harness, scenario);
@@ -250,7 +253,7 @@ describeRtl("ddp_top vs model", { top: "ddp_top" }, (rtl) => {
   });
 
   rtl.test("line rate: 64-byte frames back to back at 1.00 beats/cycle, one constant latency", async ({ harness, seed }) => {
-    const d = await DdpDriver.attach(harness);
+    const d = await DdpPorts.attach(harness);
     const r = await lineRate(d, "64-byte frames", seed);
     console.log(r);
     expect(r.beatsPerCycle).toBe(1);
@@ -277,12 +280,11 @@ describeRtl("ddp_top vs model, N_CTX=4 N_TAGS=16 MAX_SGL=4 MAX_SEGS=2 RESYNC_TIM
       fullTables(seed, SMALL).scenario,
       pduStreams(seed, 20, SMALL).scenario,
       headerSplits(seed, true, true, false, SMALL).scenario,
+      resyncTraffic(seed, 16, SMALL).scenario,
     ];
-    await harness.reset({ cycles: 4, bfms: true });
-    if ((await DdpDriver.attach(harness)).hasResyncStats && STAT_NAMES.length > 11) scenarios.push(resyncTraffic(seed, 16, SMALL).scenario);
     for (const scenario of scenarios) {
       await harness.reset({ cycles: 4, bfms: true });
-      const d = await DdpDriver.attach(harness);
+      const d = await DdpPorts.attach(harness);
       const r = await runScenario(scenario, d, { params: modelParams(SMALL) });
       console.log(describeReport(r), JSON.stringify(r.model.stats));
       expect(r.mismatches, describeReport(r)).toBe(0);

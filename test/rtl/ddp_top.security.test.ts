@@ -11,13 +11,13 @@
 
 import { expect } from "vitest";
 import { describeRtl, type Harness } from "../../tb/index.js";
-import { type BatchOut, DdpDriver, isMalformed } from "../../tb/ddp/index.js";
+import { type BatchOut, DdpPorts, isMalformed } from "../../src/device/index.js";
 import { LIES } from "../../src/nvmet/controller.js";
-import { describeReport, runScenario } from "./traffic/compare.js";
-import { corruptedHeaders, type Gen, overflowHeaders, randomTraffic, type TagRecord } from "./traffic/generators.js";
+import { describeReport, runScenario } from "../../tb/traffic/compare.js";
+import { corruptedHeaders, type Gen, overflowHeaders, randomTraffic, type TagRecord } from "../../tb/traffic/generators.js";
 import { EventKind } from "../../src/contract/protocol.js";
 import { Rng } from "../../src/util/rng.js";
-import type { Scenario } from "./traffic/scenario.js";
+import type { Scenario } from "../../tb/traffic/scenario.js";
 
 /** The RTL-only checks of one batch; returns the violations. */
 function secure(gen: Gen, out: BatchOut): string[] {
@@ -113,7 +113,7 @@ class AfterTeardown {
 
 async function attack(harness: Harness, scenario: Scenario, gen: Gen, options: { pauses?: Rng; compare?: boolean } = {}): Promise<void> {
   await harness.reset({ cycles: 4, bfms: true });
-  const driver = await DdpDriver.attach(harness);
+  const driver = await DdpPorts.attach(harness);
   if (options.pauses !== undefined) {
     const rng = options.pauses;
     const pattern = (n: number, p: number) => Array.from({ length: n }, () => (rng.chance(p) ? "1" : "0")).join("") + "0";

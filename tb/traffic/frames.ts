@@ -1,9 +1,9 @@
 // Frame variants the target's own frames never use, made from a valid frame (checksums kept valid): IPv4
 // header options, an IPv6 hop-by-hop extension header, Ethernet padding of short frames, pure ACKs.
 
-import { buildTcpFrame, parseFrame } from "../../../src/net/frame.js";
-import { checksumOf, pseudoHeaderSum, sumWords } from "../../../src/net/checksum.js";
-import type { FlowAddress } from "../../../src/net/frame.js";
+import { buildTcpFrame, parseFrame } from "../../src/net/frame.js";
+import { checksumOf, pseudoHeaderSum, sumWords } from "../../src/net/checksum.js";
+import type { FlowAddress } from "../../src/net/frame.js";
 
 function l3(frame: Uint8Array): number {
   return frame[12] === 0x81 && frame[13] === 0x00 ? 18 : 14;

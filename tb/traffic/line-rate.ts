@@ -4,8 +4,8 @@
 // to last beat of the last), and the latency of every frame (first beat in -> first beat out). The run is
 // also a differential run against the model (mismatches reported), and gives the offload ratio.
 
-import { Rng } from "../../../src/util/rng.js";
-import type { BatchOut, DdpDriver } from "../../../tb/ddp/index.js";
+import { Rng } from "../../src/util/rng.js";
+import type { BatchOut, DdpPorts } from "../../src/device/index.js";
 import { runScenario } from "./compare.js";
 import { Gen, resyncTraffic } from "./generators.js";
 import { type Burst, dataBytes, flowAddress, TargetFlow } from "./target.js";
@@ -45,7 +45,7 @@ const SHAPES: Record<Mix, MixShape> = {
   mixed: { payload: [1, 8960], c2hDataSize: 1024, bytes: 384 * 512, hdgst: true, ddgst: true },
 };
 
-export async function lineRate(d: DdpDriver, mix: Mix, seed: number): Promise<LineRateResult> {
+export async function lineRate(d: DdpPorts, mix: Mix, seed: number): Promise<LineRateResult> {
   const shape = SHAPES[mix];
   const rng = new Rng(seed);
   const g = new Gen(rng, `line rate: ${mix}`);
@@ -109,7 +109,7 @@ export interface ImpairedRatio {
  * Offload ratio under loss, reordering and duplicates, with the host confirming resync candidates (the
  * closed-loop resync generator): placed bytes / C2HData data bytes, and the resync counters.
  */
-export async function impairedRatio(d: DdpDriver, seed: number): Promise<ImpairedRatio> {
+export async function impairedRatio(d: DdpPorts, seed: number): Promise<ImpairedRatio> {
   const { scenario, gen } = resyncTraffic(seed, 16);
   const r = await runScenario(scenario, d);
   const stats = r.model.stats as Record<string, number | undefined>;

@@ -1,21 +1,42 @@
 // Traffic from the target emulator: one NVMe/TCP queue per flow (src/nvmet TargetQueue after ICReq and
-// Connect), reads of its patterned namespace, the controller -> host byte stream re-cut into TCP frames where
-// a scenario wants the boundaries, and buffers in HostMemory with guard bytes for the tags.
+// Connect), reads of its patterned namespace, the controller -> host byte stream either as the target's own
+// MSS-sized frames or re-cut into TCP frames where a test wants the boundaries, and buffers in HostMemory with
+// guard bytes for the tags. The model tests (test/model), the RTL tests (test/rtl) and bench/ all use it.
 // No vitest import here: bench/offload.ts uses these too.
 
-import { type FlowAddress, parseFrame, type TcpOption } from "../../../src/net/frame.js";
-import { seqAdd } from "../../../src/net/seq.js";
-import { TcpStreamSender } from "../../../src/net/tcp-sender.js";
-import { encodePdu } from "../../../src/pdu/pdu.js";
-import { encodeConnectData, sglInCapsule, sglTransport } from "../../../src/pdu/sqe.js";
-import { type Lie, NvmeSubsystem, type SentPdu, TargetQueue } from "../../../src/nvmet/controller.js";
-import { RamNamespace } from "../../../src/nvmet/namespace.js";
-import type { HostMemory } from "../../../src/contract/host-memory.js";
-import { type CommandInput, ctxAdd, type SglEntry, tagSetup } from "../../../src/contract/protocol.js";
-import type { Rng } from "../../../src/util/rng.js";
+import { type FlowAddress, parseFrame, type TcpOption } from "../../src/net/frame.js";
+import { seqAdd } from "../../src/net/seq.js";
+import { TcpStreamSender } from "../../src/net/tcp-sender.js";
+import { encodePdu } from "../../src/pdu/pdu.js";
+import { encodeConnectData, sglInCapsule, sglTransport } from "../../src/pdu/sqe.js";
+import { type Lie, NvmeSubsystem, type SentPdu, TargetQueue } from "../../src/nvmet/controller.js";
+import { RamNamespace } from "../../src/nvmet/namespace.js";
+import type { HostMemory } from "../../src/contract/host-memory.js";
+import { type CommandInput, ctxAdd, type SglEntry, tagSetup } from "../../src/contract/protocol.js";
+import type { Rng } from "../../src/util/rng.js";
 
 export const BLOCK = 512;
 export const NSID = 1;
+
+/** The model tests' IPv4 flow. */
+export const FLOW4: FlowAddress = {
+  srcMac: "02:00:00:00:00:02",
+  dstMac: "02:00:00:00:00:01",
+  ipVersion: 4,
+  srcIp: "10.0.0.2",
+  dstIp: "10.0.0.1",
+  srcPort: 4420,
+  dstPort: 40001,
+};
+
+/** The model tests' IPv6 flow, with a VLAN tag. */
+export const FLOW6: FlowAddress = {
+  ...FLOW4,
+  ipVersion: 6,
+  srcIp: "fd00::2",
+  dstIp: "fd00::1",
+  vlan: { vid: 42, pcp: 3 },
+};
 
 /** Flow address n (distinct 5-tuples): IPv4, IPv6, with or without VLAN. */
 export function flowAddress(n: number, kind: "v4" | "v6" | "v4vlan" | "v6vlan"): FlowAddress {
@@ -33,16 +54,21 @@ export function flowAddress(n: number, kind: "v4" | "v6" | "v4vlan" | "v6vlan"):
 }
 
 export interface FlowConfig {
+  /** Forked for the target (it draws only when `reorder` is on). */
   rng: Rng;
-  addr: FlowAddress;
   hdgst: boolean;
   ddgst: boolean;
-  /** Sequence number of the target's first byte (near 2^32 to wrap). */
-  isn: number;
-  c2hDataSize: number;
+  /** Default FLOW4. */
+  addr?: FlowAddress;
+  /** Sequence number of the target's first byte (near 2^32 to wrap). Default 5000. */
+  isn?: number;
+  /** The target's own segmentation (flush().frames); burst() and cut() do not use it. Default 1460. */
+  mss?: number;
+  /** Default 4096. */
+  c2hDataSize?: number;
   reorder?: boolean;
   successFlag?: boolean;
-  /** TCP options on every frame (valid ones: timestamps, SACK blocks...). */
+  /** TCP options on every frame cut() makes (valid ones: timestamps, SACK blocks...). */
   tcpOptions?: TcpOption[];
 }
 
@@ -53,29 +79,33 @@ export interface Burst {
   pdus: SentPdu[];
 }
 
+/** One controller -> host connection: the target after ICReq / Connect, positioned on a PDU boundary. */
 export class TargetFlow {
   readonly q: TargetQueue;
   readonly addr: FlowAddress;
+  /** Seq of the first byte after the connect responses: where a context added at once starts. */
+  readonly startSeq: number;
   private sentSeen = 0;
 
   constructor(readonly config: FlowConfig) {
-    this.addr = config.addr;
+    this.addr = config.addr ?? FLOW4;
     const ns = new RamNamespace({ nsid: NSID, blockSize: BLOCK, blocks: 1 << 20 });
-    const sub = new NvmeSubsystem({ subnqn: "nqn.rtl", namespaces: [ns] });
+    const sub = new NvmeSubsystem({ subnqn: "nqn.tb", namespaces: [ns] });
     this.q = new TargetQueue(sub, {
       addr: this.addr,
-      isn: config.isn,
-      mss: 65000,
-      c2hDataSize: config.c2hDataSize,
+      isn: config.isn ?? 5000,
+      mss: config.mss ?? 1460,
+      c2hDataSize: config.c2hDataSize ?? 4096,
       rng: config.rng.fork(),
       ...(config.reorder === undefined ? {} : { reorder: config.reorder }),
       ...(config.successFlag === undefined ? {} : { successFlag: config.successFlag }),
     });
     const { hdgst, ddgst } = config;
     this.q.receive(encodePdu({ kind: "ICReq", pfv: 0, hpda: 0, hdgstEnable: hdgst, ddgstEnable: ddgst, maxr2t: 0 }));
-    const data = encodeConnectData({ hostId: new Uint8Array(16), cntlid: 0xffff, subnqn: "nqn.rtl", hostnqn: "nqn.host" });
+    const data = encodeConnectData({ hostId: new Uint8Array(16), cntlid: 0xffff, subnqn: "nqn.tb", hostnqn: "nqn.host" });
     this.q.receive(encodePdu({ kind: "CapsuleCmd", sqe: { kind: "Connect", cid: 0x7fff, recfmt: 0, qid: 0, sqsize: 127, cattr: 0, kato: 0, sgl: sglInCapsule(1024) }, data }, { hdgst, ddgst }));
     this.burst(); // ICResp and the Connect response: before the context exists
+    this.startSeq = this.q.nextSeq;
   }
 
   /** Seq of the next byte the target sends (a PDU boundary between bursts). */
@@ -83,7 +113,8 @@ export class TargetFlow {
     return this.q.nextSeq;
   }
 
-  ctxAdd(ctx: number, tag: number, seq = this.nextSeq): CommandInput {
+  /** CTX_ADD of this flow, its context starting at `seq` (default: the next byte the target sends). */
+  ctxAdd(ctx: number, tag = 0, seq = this.nextSeq): CommandInput {
     const a = this.addr;
     return ctxAdd({ tag, ctx, ipVersion: a.ipVersion, srcIp: a.srcIp, dstIp: a.dstIp, srcPort: a.srcPort, dstPort: a.dstPort, seq, hdgst: this.config.hdgst, ddgst: this.config.ddgst });
   }
@@ -97,19 +128,18 @@ export class TargetFlow {
     this.q.lie(...lies);
   }
 
-  /** Every response pending, as one stream (the target's own segmentation is discarded). */
-  burst(): Burst {
+  /** Every response pending: the target's own frames (its MSS), the PDUs it meant to send, and its stream. */
+  flush(): { frames: Uint8Array[]; pdus: SentPdu[]; stream: Uint8Array; seq: number } {
     const seq = this.q.nextSeq;
     const segs = this.q.flush();
     const pdus = this.q.sent.slice(this.sentSeen);
     this.sentSeen = this.q.sent.length;
-    const parts = segs.map((s) => s.payload);
-    const stream = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    let at = 0;
-    for (const p of parts) {
-      stream.set(p, at);
-      at += p.length;
-    }
+    return { frames: segs.map((s) => s.frame), pdus, stream: concat(segs.map((s) => s.payload)), seq };
+  }
+
+  /** Every response pending, as one stream (the target's own segmentation is discarded). */
+  burst(): Burst {
+    const { stream, seq, pdus } = this.flush();
     return { stream, seq, pdus };
   }
 
@@ -123,6 +153,16 @@ export class TargetFlow {
     }
     return out;
   }
+}
+
+export function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 /** Random cut points: payloads of `min..max` bytes, some cuts forced inside PDU headers. */
@@ -141,7 +181,10 @@ export function dataBytes(b: Burst): number {
   return b.pdus.reduce((n, p) => n + (p.type === 0x07 ? (p.datal ?? 0) : 0), 0);
 }
 
-/** A buffer of `total` bytes in host memory cut into SGL entries (at least `minLen`, the last may be shorter). */
+/**
+ * A buffer of `total` bytes in host memory cut into at most `maxEntries` SGL entries of about equal shares (at
+ * least `minLen`, the last may be shorter): what the RTL generators register.
+ */
 export function allocSgl(rng: Rng, mem: HostMemory, total: number, maxEntries: number, minLen = 8): SglEntry[] {
   const sgl: SglEntry[] = [];
   let left = total;
@@ -149,6 +192,18 @@ export function allocSgl(rng: Rng, mem: HostMemory, total: number, maxEntries: n
     const share = Math.ceil(left / (maxEntries - sgl.length));
     const len = sgl.length === maxEntries - 1 ? left : Math.min(left, rng.range(Math.max(minLen, share), Math.max(minLen, share, Math.min(left, 2 * share + 64))));
     sgl.push({ addr: mem.allocate(len, rng.range(1, 24)), len });
+    left -= len;
+  }
+  return sgl;
+}
+
+/** A buffer of `total` bytes cut into SGL entries of random lengths (at least `minLen`, the last may be shorter). */
+export function randomSgl(rng: Rng, mem: HostMemory, total: number, maxEntries: number, minLen = 8): SglEntry[] {
+  const sgl: SglEntry[] = [];
+  let left = total;
+  while (left > 0) {
+    const len = sgl.length === maxEntries - 1 ? left : Math.min(left, rng.range(minLen, Math.max(minLen, Math.ceil((2 * total) / maxEntries))));
+    sgl.push({ addr: mem.allocate(len, rng.range(1, 32)), len });
     left -= len;
   }
   return sgl;

@@ -1,28 +1,21 @@
-// A co-simulation driver for `ddp_top`: binds every port group with the harness BFMs, and runs a batch of
+// The one driver of ddp_top's ports, used by RtlDevice (the software's back end) and by the differential and
+// security testbench (tb/traffic/compare.ts). It binds every port group to a harness BFM and runs a batch of
 // command beats and frames in one pipelined round trip (the harness serves requests in order):
 //
-//   send s_cmd beats -> run until their completions -> send frames -> run until one CQE and one ring frame per
-//   frame -> a few tail cycles (DMA drain) -> recv everything
+//   send s_cmd beats -> run until their completions -> send frames -> run until one CQE, one ring frame and
+//   one input-monitor frame per frame -> the events the batch expects -> TAIL_CYCLES (DMA drain) -> recv all
 //
 // or, for a deliberate race, frames first and the command beats `raceDelay` cycles later, without waiting.
-// What comes back is decoded into the model's zod schemas, with cycle stamps, and the DMA stream is split per
-// frame (it leaves in frame order; each frame's share is the total length of its CQE segments).
+// What comes back is decoded with the port codecs (rtl-codec.ts) into the contract's schemas, with cycle
+// stamps, and the DMA stream is split per frame (it leaves in frame order; each frame's share is the total
+// length of its CQE segments). Nothing is thrown for a misbehaving RTL: malformed records stay in the result
+// and structural problems are listed, so a test can report them; RtlDevice turns them into DeviceErrors.
 
-import type { Harness, UntilCondition } from "../../src/cosim/index.js";
-import type { HostMemory } from "../../src/contract/host-memory.js";
-import {
-  type CommandInput,
-  type Cqe,
-  type DmaWrite,
-  type Event,
-  EventKind,
-  Op,
-  STAT_NAMES,
-  type Stats,
-} from "../../src/contract/protocol.js";
+import type { Harness, UntilCondition } from "../cosim/index.js";
+import { type CommandInput, type Cqe, type DmaWrite, type Event, EventKind, Limit, Op } from "../contract/protocol.js";
+import { completionsOf } from "./device.js";
 import {
   CMD_FIELDS,
-  completionsOf,
   cqeFields,
   decodeCqe,
   decodeDma,
@@ -33,10 +26,10 @@ import {
   isMalformed,
   Layout,
   type Malformed,
-} from "../../src/device/index.js";
+} from "./rtl-codec.js";
 
-/** BFM names as tb/ (kind:prefix), so describeRtl's per-test reset finds and clears them. */
-const BFM = {
+/** The harness BFM of each port group (name = kind:prefix, as tb/ names its proxies, so its reset clears them). */
+export const BFM = {
   src: "axis_source:s_axis",
   mon: "axis_monitor:s_axis",
   ring: "axis_sink:m_axis_rx",
@@ -45,9 +38,16 @@ const BFM = {
   cqe: "vr_sink:m_cqe",
   dma: "vr_sink:m_dma",
 } as const;
+export type PortGroup = keyof typeof BFM;
 
-/** Cycles after the last CQE and ring frame, so that the DMA writes of the batch have all left. */
-const TAIL_CYCLES = 16;
+/** Cycles after the last CQE and ring frame, so that the batch's DMA writes have all left (and a teardown's drain is over). */
+export const TAIL_CYCLES = 32;
+/** Cycles a batch of commands may take beyond 4 per beat (ddp_cmd answers in a few cycles per beat). */
+const COMMAND_CYCLES = 2_000;
+/** Cycles a batch of frames may take beyond 4 per input beat and twice the latency (a no-progress guard). */
+const FRAME_CYCLES = 40_000;
+/** First tag of the driver's own commands (callers use tags below it). */
+const OWN_TAGS = 0xc000;
 
 export interface Stamped<T> {
   value: T;
@@ -77,6 +77,8 @@ export interface BatchOut {
   dma: Stamped<DmaWrite[] | Malformed>[];
   /** Anything structurally wrong (counts, unattributable DMA); empty when the batch is clean. */
   problems: string[];
+  /** Waits that ended at their cycle limit instead of their condition (no progress). */
+  stalled: string[];
   /** First and last cycle of the batch. */
   cycles: [number, number];
 }
@@ -92,18 +94,18 @@ export interface BatchSpec {
   waitCommands?: boolean;
 }
 
-export class DdpDriver {
+export class DdpPorts {
   readonly maxSegs: number;
   readonly dataBytes: number;
   private readonly cmdLayout: Layout;
   private readonly evtLayout: Layout;
   private readonly cqeLayout: Layout;
   private readonly dmaLayout: Layout;
-  private nextTag = 0xc000;
-  /** LIMITS_GET 7, read by attach(). */
+  private nextTag = OWN_TAGS;
+  /** s_axis -> m_axis_rx latency in cycles (LIMITS_GET 7), read by attach(). */
   latency = 0;
-  /** STATS_GET answers index 11 (resync_confirms, contract section 7): the RTL implements resync. */
-  hasResyncStats = false;
+  /** Cycles run through this driver so far. */
+  cycles = 0;
 
   private constructor(readonly harness: Harness) {
     let segs = 0;
@@ -116,9 +118,12 @@ export class DdpDriver {
     this.dmaLayout = new Layout("m_dma", DMA_FIELDS, harness);
   }
 
-  /** Binds the BFMs (binding again is a no-op) and reads the latency. Call after a reset. */
-  static async attach(harness: Harness): Promise<DdpDriver> {
-    const d = new DdpDriver(harness);
+  /**
+   * Binds the BFMs of a ddp_top harness (binding again is a no-op), turns every pause pattern off (outputs
+   * always ready, inputs never idle; pause() sets patterns) and reads the latency. Call after a reset.
+   */
+  static async attach(harness: Harness): Promise<DdpPorts> {
+    const d = new DdpPorts(harness);
     await Promise.all([
       harness.bind("axis_source", "s_axis", BFM.src),
       harness.bind("axis_monitor", "s_axis", BFM.mon),
@@ -128,41 +133,34 @@ export class DdpDriver {
       harness.bind("vr_sink", "m_cqe", BFM.cqe, [...d.cqeLayout.fields]),
       harness.bind("vr_sink", "m_dma", BFM.dma, [...d.dmaLayout.fields]),
     ]);
-    // Always-ready outputs, no input pauses (a test may set patterns itself through pause()).
     await Promise.all(Object.values(BFM).map((n) => harness.pause(n, "")));
-    const [done, resync] = await d.commands([{ op: Op.LIMITS_GET, tag: d.tag(), index: 7 }, { op: Op.STATS_GET, tag: d.tag(), index: 11 }]);
-    d.latency = done !== undefined && !isMalformed(done.value) && done.value.kind === EventKind.COMPLETION ? Number(done.value.data) : 0;
-    d.hasResyncStats = resync !== undefined && !isMalformed(resync.value) && resync.value.kind === EventKind.COMPLETION && resync.value.status === 0;
+    const [done] = await d.commands([{ op: Op.LIMITS_GET, tag: d.tag(), index: Limit.latency }]);
+    d.latency = done !== undefined && !isMalformed(done.value) && done.value.kind === EventKind.COMPLETION && done.value.status === 0 ? Number(done.value.data) : 0;
     return d;
   }
 
-  /** A fresh command tag for the driver's own commands (the tests use tags below 0xc000). */
+  /** A fresh command tag for the driver's own commands (0xc000 and up). */
   tag(): number {
-    this.nextTag = this.nextTag === 0xffff ? 0xc000 : this.nextTag + 1;
+    this.nextTag = this.nextTag === 0xffff ? OWN_TAGS : this.nextTag + 1;
     return this.nextTag;
   }
 
-  /** Pause pattern (string of 0/1, 1 = pause) for one of the groups; "" = never. */
-  pause(group: keyof typeof BFM, pattern: string): Promise<void> {
+  /** Pause pattern (string of 0/1, 1 = pause, repeated) for one port group; "" = never. */
+  pause(group: PortGroup, pattern: string): Promise<void> {
     return this.harness.pause(BFM[group], pattern);
   }
 
-  /** Runs commands alone and returns the events of the batch. */
+  /** Runs commands alone; the events of the batch (completions and anything else m_evt carried meanwhile). */
   async commands(beats: readonly CommandInput[], extraEvents = 0): Promise<Stamped<Event | Malformed>[]> {
     return (await this.batch({ beats, extraEvents })).events;
   }
 
-  /** STATS_GET of every counter the model names (those the RTL refuses with BAD_ARG are left out). */
-  async stats(): Promise<Partial<Stats> | string> {
-    const events = await this.commands(STAT_NAMES.map((_, index) => ({ op: Op.STATS_GET, tag: this.tag(), index })));
-    const out: Partial<Stats> = {};
-    for (const [i, name] of STAT_NAMES.entries()) {
-      const e = events[i]?.value;
-      if (e !== undefined && !isMalformed(e) && e.kind === EventKind.COMPLETION && e.status === 9 && i >= 11) continue;
-      if (e === undefined || isMalformed(e) || e.kind !== EventKind.COMPLETION || e.status !== 0) return `STATS_GET ${i}: ${JSON.stringify(e, big)}`;
-      out[name] = Number(e.data);
-    }
-    return out;
+  /** Runs until `count` more events have arrived on m_evt (or the cycle limit) and takes them. */
+  async events(count: number): Promise<{ events: Stamped<Event | Malformed>[]; stalled: boolean }> {
+    const limit = 4 * count + COMMAND_CYCLES;
+    const [r, items] = await Promise.all([this.harness.run(limit, [{ received: { [BFM.evt]: count } }]), this.harness.recv(BFM.evt)]);
+    this.cycles += r.cycles;
+    return { events: items.map((it) => ({ value: decodeEvent(this.evtLayout.unpack(it.data)), cycle: it.start })), stalled: r.reason === "limit" };
   }
 
   /** One pipelined round trip: see the file header. */
@@ -173,21 +171,28 @@ export class DdpDriver {
     const k = completionsOf(beats);
     const events = k + (spec.extraEvents ?? 0);
     const beatsIn = frames.reduce((n, f) => n + Math.ceil(f.length / this.dataBytes), 0);
-    const frameLimit = 4 * beatsIn + 2 * this.latency + 20_000;
+    const frameLimit = 4 * beatsIn + 2 * this.latency + FRAME_CYCLES;
+    const commandLimit = 4 * beats.length + COMMAND_CYCLES;
     const cmdPayloads = beats.map((b) => encodeCommand(this.cmdLayout, b));
     const framePayloads = frames.map((f) => Uint8Array.from(f));
     const reqs: Promise<unknown>[] = [];
+    const stalled: string[] = [];
     const cycle0 = h.cycle;
-    const run = (max: number, until?: UntilCondition[]) => reqs.push(h.run(max, until));
+    const run = (max: number, until?: UntilCondition[]) =>
+      reqs.push(
+        h.run(max, until).then((r) => {
+          this.cycles += r.cycles;
+          if (r.reason === "limit" && until !== undefined) stalled.push(`no progress within ${max} cycles (${JSON.stringify(until)})`);
+        }),
+      );
 
-    const race = spec.raceDelay !== undefined;
-    if (race) {
+    if (spec.raceDelay !== undefined) {
       if (framePayloads.length > 0) reqs.push(h.send(BFM.src, framePayloads));
-      run(spec.raceDelay!);
+      run(spec.raceDelay);
       if (cmdPayloads.length > 0) reqs.push(h.send(BFM.cmd, cmdPayloads));
     } else {
       if (cmdPayloads.length > 0) reqs.push(h.send(BFM.cmd, cmdPayloads));
-      if (k > 0 && spec.waitCommands !== false) run(4 * beats.length + 2_000, [{ received: { [BFM.evt]: k } }]);
+      if (k > 0 && spec.waitCommands !== false) run(commandLimit, [{ received: { [BFM.evt]: k } }]);
       if (framePayloads.length > 0) reqs.push(h.send(BFM.src, framePayloads));
     }
     if (frames.length > 0) {
@@ -195,8 +200,10 @@ export class DdpDriver {
       run(frameLimit, [{ received: { [BFM.ring]: frames.length } }]);
       run(frameLimit, [{ received: { [BFM.mon]: frames.length } }]);
     }
-    if (events > 0) run(4 * beats.length + 2_000, [{ received: { [BFM.evt]: events } }]);
-    run(TAIL_CYCLES);
+    if (events > 0) run(commandLimit, [{ received: { [BFM.evt]: events } }]);
+    // The tail lets the DMA writes of the frames leave; a batch of commands alone has none (and an empty batch
+    // is a drain: it runs the tail too).
+    if (frames.length > 0 || beats.length === 0) run(TAIL_CYCLES);
     const recvs = [BFM.mon, BFM.ring, BFM.cqe, BFM.dma, BFM.evt].map((n) => h.recv(n));
     const [mon, ring, cqe, dma, evt] = await Promise.all(recvs);
     await Promise.all(reqs);
@@ -251,32 +258,6 @@ export class DdpDriver {
     });
     const left = queue.reduce((n, w) => n + w.data.length, 0);
     if (left > 0) problems.push(`${left} DMA bytes beyond what the batch's CQEs report`);
-    return { frames: out, events: eventsOut, dma: dmaOut, problems, cycles: [cycle0, h.cycle] };
+    return { frames: out, events: eventsOut, dma: dmaOut, problems, stalled, cycles: [cycle0, h.cycle] };
   }
-}
-
-/** Applies DMA writes to host memory. */
-export function applyDma(mem: HostMemory, writes: readonly DmaWrite[]): void {
-  for (const w of writes) mem.apply(w);
-}
-
-/** Byte-level view of DMA writes: address -> value (later writes win) and how often each address was written. */
-export function dmaBytes(writes: readonly DmaWrite[]): { value: Map<bigint, number>; count: Map<bigint, number> } {
-  const value = new Map<bigint, number>();
-  const count = new Map<bigint, number>();
-  for (const w of writes) {
-    w.data.forEach((b, i) => {
-      const a = w.addr + BigInt(i);
-      value.set(a, b);
-      count.set(a, (count.get(a) ?? 0) + 1);
-    });
-  }
-  return { value, count };
-}
-
-/** JSON.stringify replacer for bigints and byte arrays. */
-export function big(_k: string, v: unknown): unknown {
-  if (typeof v === "bigint") return `0x${v.toString(16)}`;
-  if (v instanceof Uint8Array) return Buffer.from(v).toString("hex");
-  return v;
 }

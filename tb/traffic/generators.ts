@@ -7,11 +7,11 @@
 // Traffic avoids malformed TCP options (the model's parseFrame throws on them while the RTL skips option
 // bytes, a known difference of reading): frames carry no TCP options at all.
 
-import { buildTcpFrame, buildUdpFrame, type FlowAddress } from "../../../src/net/frame.js";
-import { crc32c, writeDigest } from "../../../src/pdu/crc32c.js";
-import { encodePdu } from "../../../src/pdu/pdu.js";
-import { HostMemory } from "../../../src/contract/host-memory.js";
-import { OffloadModel } from "../../../src/model/offload-model.js";
+import { buildTcpFrame, buildUdpFrame, type FlowAddress } from "../../src/net/frame.js";
+import { crc32c, writeDigest } from "../../src/pdu/crc32c.js";
+import { encodePdu } from "../../src/pdu/pdu.js";
+import { HostMemory } from "../../src/contract/host-memory.js";
+import { OffloadModel } from "../../src/model/offload-model.js";
 import {
   capsSet,
   type CommandInput,
@@ -22,11 +22,11 @@ import {
   type SglEntry,
   STAT_NAMES,
   tagTeardown,
-} from "../../../src/contract/protocol.js";
-import { type Lie, LIES } from "../../../src/nvmet/controller.js";
-import { ImpairedWire, type WireImpairments } from "../../../src/nvmet/wire.js";
-import { Rng } from "../../../src/util/rng.js";
-import { seqAdd } from "../../../src/net/seq.js";
+} from "../../src/contract/protocol.js";
+import { type Lie, LIES } from "../../src/nvmet/controller.js";
+import { ImpairedWire, type WireImpairments } from "../../src/nvmet/wire.js";
+import { Rng } from "../../src/util/rng.js";
+import { seqAdd } from "../../src/net/seq.js";
 import { asIpv4Fragment, payloadOf, pureAck, truncated, withEthernetPadding, withIpv4Options, withIpv6HopByHop, withTrailer } from "./frames.js";
 import { ScenarioBuilder, type Scenario } from "./scenario.js";
 import { allocSgl, type Burst, dataBytes, flowAddress, randomCuts, setupBeats, TargetFlow } from "./target.js";

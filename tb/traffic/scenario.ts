@@ -1,8 +1,8 @@
 // A scenario is what a test feeds ddp_top: command groups and frames in order, plus deliberate races (frames
 // sent, a command issued `delay` cycles later while they are in flight). The same steps drive the reference
-// model (src/model) and the RTL (tb/ddp), and compare.ts checks that they agree.
+// model (src/model) and the RTL (DdpPorts, src/device), and compare.ts checks that they agree.
 
-import type { CommandInput, SglEntry } from "../../../src/contract/protocol.js";
+import type { CommandInput, SglEntry } from "../../src/contract/protocol.js";
 
 export type Step =
   /** Commands that must act before the frames after them and after the frames before them (a barrier). */

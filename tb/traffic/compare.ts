@@ -1,4 +1,4 @@
-// Runs a scenario through the reference model and through ddp_top (tb/ddp) and compares, frame by frame:
+// Runs a scenario through the reference model and through ddp_top (DdpPorts, src/device) and compares, frame by frame:
 //   - ring frame: the bytes kept (tkeep 1) equal the model's; the cleared positions are the CQE's segments
 //     (checked against the input: ring = input minus exactly those positions) and equal the model's;
 //   - CQE: exactly the model's;
@@ -21,18 +21,16 @@
 // that one of the two orders also writes, each RTL segment inside a segment of one of the orders); the
 // counters of the kept branch are then moved by what that frame placed in the RTL beyond the branch.
 
-import { OffloadModel, type FrameResult, type OffloadParams } from "../../../src/model/offload-model.js";
+import { OffloadModel, type FrameResult, type OffloadParams } from "../../src/model/offload-model.js";
 import {
   type CommandInput,
   type Cqe,
   type DmaWrite,
   type Event,
   EventKind,
-  Op,
   type Segment,
-  STAT_NAMES,
-} from "../../../src/contract/protocol.js";
-import { type BatchOut, big, DdpDriver, dmaBytes, type FrameOut, isMalformed, type Malformed } from "../../../tb/ddp/index.js";
+} from "../../src/contract/protocol.js";
+import { type BatchOut, type DdpPorts, type FrameOut, isMalformed, type Malformed } from "../../src/device/index.js";
 import type { Scenario, Step } from "./scenario.js";
 
 /** Cycles of uncertainty between a completion's stamp and the cycle the command acted in the tracker. */
@@ -63,8 +61,6 @@ export interface RunReport {
   model: OffloadModel;
   /** The model's events over the whole scenario (completions, TEARDOWN_DONE). */
   expectedEvents: Event[];
-  /** Resync fields were not compared (see RunOptions.resyncPending). */
-  resyncPending: boolean;
 }
 
 /** A deep copy of the model's state (Maps, typed arrays and shared tag entries keep their identity structure). */
@@ -85,6 +81,27 @@ function firstDiff(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i;
   return a.length === b.length ? -1 : n;
+}
+
+/** Byte-level view of DMA writes: address -> value (later writes win) and how often each address was written. */
+export function dmaBytes(writes: readonly DmaWrite[]): { value: Map<bigint, number>; count: Map<bigint, number> } {
+  const value = new Map<bigint, number>();
+  const count = new Map<bigint, number>();
+  for (const w of writes) {
+    w.data.forEach((b, i) => {
+      const a = w.addr + BigInt(i);
+      value.set(a, b);
+      count.set(a, (count.get(a) ?? 0) + 1);
+    });
+  }
+  return { value, count };
+}
+
+/** JSON.stringify replacer for bigints and byte arrays. */
+export function big(_k: string, v: unknown): unknown {
+  if (typeof v === "bigint") return `0x${v.toString(16)}`;
+  if (v instanceof Uint8Array) return Buffer.from(v).toString("hex");
+  return v;
 }
 
 function json(v: unknown): string {
@@ -135,18 +152,13 @@ function compareDma(where: string, want: readonly DmaWrite[], got: readonly DmaW
   if (issues.length > 0) c.add({ where, what: `DMA bytes differ at ${issues.length} addresses`, expected: `${w.value.size} bytes`, got: issues.slice(0, 6) });
 }
 
-/** CQE fields only resync decides, cleared when the RTL's resync is pending. */
-function maskResync<T>(cqe: T, pending: boolean): T {
-  return pending && typeof cqe === "object" && cqe !== null && "resync" in cqe ? { ...cqe, resync: false, resyncSeq: 0 } : cqe;
-}
-
-function compareFrame(where: string, want: FrameResult, got: FrameOut, c: Collector, resyncPending = false): void {
+function compareFrame(where: string, want: FrameResult, got: FrameOut, c: Collector): void {
   for (const p of selfConsistency(got)) c.add({ where, what: p });
   const ring = keptBytes(want.ring);
   if (!Buffer.from(ring).equals(Buffer.from(got.ring))) {
     c.add({ where, what: `ring bytes differ (first at kept byte ${firstDiff(ring, got.ring)})`, expected: hex(ring), got: hex(got.ring) });
   }
-  if (json(maskResync(want.cqe, resyncPending)) !== json(maskResync(got.cqe, resyncPending))) c.add({ where, what: "CQE differs", expected: want.cqe, got: got.cqe });
+  if (json(want.cqe) !== json(got.cqe)) c.add({ where, what: "CQE differs", expected: want.cqe, got: got.cqe });
   compareDma(where, want.dma, got.dma, c);
 }
 
@@ -180,12 +192,6 @@ export interface RunOptions {
   onBatch?: (out: BatchOut, step: Step) => void;
   /** Compare with the model (default true); false runs the RTL only (onBatch does the checking). */
   compare?: boolean;
-  /**
-   * The model implements resync (contract section 7) and the RTL does not yet: compare everything except what
-   * resync alone decides (CQE resync / resync_seq, RESYNC_REQUEST events, counters 3, 6, 7 and 11 up).
-   * Default: the model names more than 11 counters and the RTL refuses STATS_GET 11.
-   */
-  resyncPending?: boolean;
   /** Frames per round trip (default 256). */
   maxFramesPerBatch?: number;
 }
@@ -194,7 +200,7 @@ export interface RunOptions {
  * Runs the scenario on the model and, when `driver` is given, on the RTL, comparing as it goes. Without a
  * driver only the model runs (for generator checks); `details` then stays empty.
  */
-export async function runScenario(sc: Scenario, driver: DdpDriver | undefined, opts: RunOptions = {}): Promise<RunReport> {
+export async function runScenario(sc: Scenario, driver: DdpPorts | undefined, opts: RunOptions = {}): Promise<RunReport> {
   let model = new OffloadModel({ ...opts.params, latency: driver?.latency ?? 0 });
   const c = new Collector();
   const report: RunReport = {
@@ -209,7 +215,6 @@ export async function runScenario(sc: Scenario, driver: DdpDriver | undefined, o
     races: [],
     model,
     expectedEvents: [],
-    resyncPending: false,
   };
   const wantEvents: Event[] = report.expectedEvents;
   /** The command of each expected completion, in order (for the report). */
@@ -219,8 +224,6 @@ export async function runScenario(sc: Scenario, driver: DdpDriver | undefined, o
   };
   const gotEvents: (Event | Malformed)[] = [];
   const t0 = driver?.harness.cycle ?? 0;
-  const resyncPending = opts.resyncPending ?? (STAT_NAMES.length > 11 && driver !== undefined && !driver.hasResyncStats);
-  report.resyncPending = resyncPending;
   const MAX_FRAMES_PER_BATCH = opts.maxFramesPerBatch ?? DEFAULT_FRAMES_PER_BATCH;
 
   // Barrier batches: a cmd step and the frames step right after it run as one batch.
@@ -262,7 +265,7 @@ export async function runScenario(sc: Scenario, driver: DdpDriver | undefined, o
         for (const p of out.problems) c.add({ where: `${sc.name} batch ${bi} (${b.note})`, what: p });
         gotEvents.push(...out.events.map((e) => e.value));
         out.frames.forEach((f, j) => {
-          if (want[j] && opts.compare !== false) compareFrame(where(j), want[j], f, c, resyncPending);
+          if (want[j] && opts.compare !== false) compareFrame(where(j), want[j], f, c);
           report.latencies.add(f.ringStart - f.inStart);
           if (opts.checkLatency !== false && f.ringStart - f.inStart !== driver.latency) {
             c.add({ where: where(j), what: `latency ${f.ringStart - f.inStart} (in ${f.inStart}..${f.inEnd}, ring ${f.ringStart}..${f.ringEnd}, ${f.input.length} bytes, CQE ${json(f.cqe)})` });
@@ -324,7 +327,7 @@ export async function runScenario(sc: Scenario, driver: DdpDriver | undefined, o
           out.frames.forEach((f, j) => {
             if (opts.compare === false) return;
             const exact = new Collector();
-            compareFrame(where(j), br.res[j]!, f, exact, resyncPending);
+            compareFrame(where(j), br.res[j]!, f, exact);
             if (exact.count === 0) return;
             const ambiguous = j >= lo && j < hi;
             const problems = ambiguous ? relaxedFrameOk(branches.flatMap((x) => [x.res[j]!, x.wide[j]!]), f, driver.maxSegs) : ["not ambiguous"];
@@ -366,13 +369,11 @@ export async function runScenario(sc: Scenario, driver: DdpDriver | undefined, o
   if (driver !== undefined && opts.compare !== false) {
     // Events: per kind, in order within the kind.
     for (const kind of [EventKind.COMPLETION, EventKind.RESYNC_REQUEST, EventKind.TEARDOWN_DONE]) {
-      if (kind === EventKind.RESYNC_REQUEST && resyncPending) continue;
       const w = wantEvents.filter((e) => e.kind === kind);
       const g = gotEvents.filter((e) => !isMalformed(e) && e.kind === kind);
       const n = Math.max(w.length, g.length);
       for (let i = 0; i < n; i++) {
         const cmd = kind === EventKind.COMPLETION ? completionOf[i] : undefined;
-        if (resyncPending && cmd?.op === Op.STATS_GET && [3, 6, 7].includes(cmd.index ?? 0) || (resyncPending && cmd?.op === Op.STATS_GET && (cmd.index ?? 0) >= 11)) continue;
         const what = cmd === undefined ? "event differs" : `completion differs (command op ${cmd.op} ctx ${cmd.ctx ?? 0} cid ${cmd.cid ?? 0} index ${cmd.index ?? 0})`;
         if (json(w[i]) !== json(g[i])) c.add({ where: `${sc.name} event kind ${kind} #${i}`, what, expected: w[i], got: g[i] });
       }
@@ -399,7 +400,7 @@ export async function runScenario(sc: Scenario, driver: DdpDriver | undefined, o
 /** A printable summary of a report. */
 export function describeReport(r: RunReport): string {
   const lines = [
-    `${r.scenario}${r.resyncPending ? " [RTL resync pending: resync fields not compared]" : ""}: ${r.frames} frames in ${r.batches} batches, ${r.cycles} cycles, ${r.mismatches} mismatches, latency ${[...r.latencies].join("/")}, RTL placed ${r.placedBytes} bytes`,
+    `${r.scenario}: ${r.frames} frames in ${r.batches} batches, ${r.cycles} cycles, ${r.mismatches} mismatches, latency ${[...r.latencies].join("/")}, RTL placed ${r.placedBytes} bytes`,
     ...r.races.map((x) => `  race ${x}`),
     ...r.details.map((d) => `  ${d.where}: ${d.what}${d.expected === undefined ? "" : `\n    expected ${json(d.expected)}`}${d.got === undefined ? "" : `\n    got      ${json(d.got)}`}`),
   ];
