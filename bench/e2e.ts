@@ -5,7 +5,8 @@
 // Run alone with `npx tsx bench/e2e.ts` (SEED=<n> to reproduce); bench/run.ts can call benchE2e().
 
 import { pathToFileURL } from "node:url";
-import { parseRunArgs, runWorkload } from "../src/cli/run.js";
+import { parseRunArgs } from "../src/cli/run.js";
+import { runStack } from "../src/stack/run.js";
 import { BFM } from "../src/device/index.js";
 import { Harness } from "../src/cosim/index.js";
 
@@ -33,9 +34,9 @@ export async function benchE2e(seed = 1): Promise<E2eRow[]> {
   const raw = await Harness.bench({ top: "ddp_top", cycles: 2_000_000, binds: [BFM.src, BFM.ring] });
   const rows: E2eRow[] = [];
   for (const [name, args] of WORKLOADS) {
-    const o = parseRunArgs([...args, "--seed", String(seed), "--no-baseline"]);
-    if (o === "help") throw new Error("unreachable: no --help given");
-    const r = await runWorkload(o);
+    const a = parseRunArgs([...args, "--seed", String(seed), "--no-baseline"]);
+    if (a === "help") throw new Error("unreachable: no --help given");
+    const r = await runStack(a.options);
     const sim = r.simulation;
     const saved = r.software.savedCopied + r.software.savedCrcd;
     rows.push({

@@ -6,6 +6,7 @@
 // Exit status: 0 ok, 1 an invariant failed or the input was unusable, 2 bad arguments.
 
 import { pathToFileURL } from "node:url";
+import { CaptureError } from "../replay/capture.js";
 import { CliError, EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError } from "./args.js";
 import { capsCommand, statsCommand } from "./netlink-cmd.js";
 import { replayCommand } from "./replay.js";
@@ -54,7 +55,7 @@ export async function main(argv: readonly string[], out: (s: string) => void = (
       err(`ddpsim: ${e.message}\nTry 'ddpsim ${COMMANDS[command ?? ""] ? `${command} ` : ""}--help'.`);
       return EXIT_USAGE;
     }
-    if (e instanceof CliError) {
+    if (e instanceof CliError || e instanceof CaptureError) {
       err(`ddpsim: ${e.message}`);
       return EXIT_FAIL;
     }

@@ -304,6 +304,24 @@ export class NicDriver implements UlpDdpDevOps {
     };
   }
 
+  /**
+   * The device's counters beyond the family's four (STATS_GET indices from 4 on: pdus_crc_ok, ooo_packets,
+   * resync_confirms, ...), by the contract's names, as `ethtool -S` would show a driver's extra counters.
+   */
+  async hardwareCounters(): Promise<Record<string, number>> {
+    const extra = STAT_NAMES.slice(4);
+    const beats = extra.map((n) => ({ op: Op.STATS_GET, tag: this.tag(), index: STAT_NAMES.indexOf(n) }));
+    const { completions, events } = await this.exec(() => this.device.commands(beats));
+    this.dispatch(events);
+    return Object.fromEntries(
+      extra.map((n, i) => {
+        const c = completions[i];
+        if (c?.status !== Status.OK) throw new DriverError(`STATS_GET ${n} answered status ${c?.status}`);
+        return [n.replace(/[A-Z]/g, (ch) => `_${ch.toLowerCase()}`), Number(c.data)];
+      }),
+    );
+  }
+
   /** Set-up requests whose TEARDOWN_DONE has not come yet, over all sockets. */
   get tagsHeld(): number {
     return this.tagsInUse;

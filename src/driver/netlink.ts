@@ -1,6 +1,7 @@
 // The generic netlink family `ulp_ddp` (facts 4) over a device's ops: caps-get, caps-set (with the core's
 // algebra and the notification rule) and stats-get, with the family's attribute and flag names.
 
+import { z } from "zod";
 import { ULP_DDP_CAP_NVME_TCP, ULP_DDP_CAP_NVME_TCP_DDGST_RX, ULP_DDP_STAT_NAMES, type UlpDdpDevOps, type UlpDdpStats } from "../contract/ulp-ddp.js";
 
 /** enum `cap` as flag names, by bit. */
@@ -9,11 +10,19 @@ export type CapName = keyof typeof CAP_NAMES;
 /** The policy masks `wanted` and `wanted-mask` to the defined bits. */
 const CAP_POLICY_MASK = ULP_DDP_CAP_NVME_TCP | ULP_DDP_CAP_NVME_TCP_DDGST_RX;
 
-export interface CapsReply {
-  ifindex?: number;
-  hw: CapName[];
-  active: CapName[];
-}
+const count = z.number().int().min(0);
+const capName = z.enum(Object.keys(CAP_NAMES) as [CapName, ...CapName[]]);
+
+/** caps-get's reply (and caps-set's, and the caps-set-ntf notification). */
+export const CapsReplySchema = z.object({ ifindex: count, hw: z.array(capName), active: z.array(capName) });
+export type CapsReply = z.infer<typeof CapsReplySchema>;
+
+/** What `ddpsim caps set` prints: the reply and the notification, sent only when the active set changed. */
+export const CapsSetOutputSchema = z.object({ reply: CapsReplySchema, ntf: CapsReplySchema.nullable() });
+
+/** stats-get's reply: ifindex and the family's ten statistics, by their netlink names. */
+export const StatsReplySchema = z.object({ ifindex: count, ...Object.fromEntries(ULP_DDP_STAT_NAMES.map((n) => [n, count])) } as { ifindex: typeof count } & Record<(typeof ULP_DDP_STAT_NAMES)[number], typeof count>);
+export type StatsReply = z.infer<typeof StatsReplySchema>;
 
 export interface CapsSetRequest {
   ifindex?: number;
@@ -21,7 +30,6 @@ export interface CapsSetRequest {
   "wanted-mask": CapName[];
 }
 
-export type StatsReply = { ifindex?: number } & UlpDdpStats;
 
 /** A netdev as the family reaches it: its ifindex and ulp_ddp_ops. */
 export interface DdpNetdev {

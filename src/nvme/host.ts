@@ -70,6 +70,8 @@ import {
 
 /** NVME_SC_DATA_XFER_ERROR: what Linux completes a command with when its data digest does not match. */
 export const DATA_TRANSFER_ERROR_STATUS = cqeStatus(StatusCodeType.Generic, 0x04);
+/** NVME_SC_HOST_ABORTED_CMD: what nvme_cancel_request completes a command with when its queue stops. */
+export const HOST_ABORTED_STATUS = cqeStatus(StatusCodeType.PathRelated, 0x71);
 
 export interface HostConfig {
   /** Ask for header / data digests in the ICReq. */
@@ -147,7 +149,12 @@ export interface IoResult {
   placed: number;
   copied: number;
   digest: DigestVerdict;
+  /** Set up for DDP. */
+  offloaded: boolean;
 }
+
+/** An outstanding command as it stands (observer mode): what a result will hold, so far. */
+export type CommandState = Omit<IoResult, "status" | "cid">;
 
 /** A fatal error of the queue: the controller broke the protocol (or a PduError's code says how). */
 export class HostProtocolError extends Error {
@@ -365,8 +372,9 @@ export class NvmeTcpHost {
    * (set up for DDP as a read issued here would be), a Connect offloads an I/O queue when it completes. `ready`
    * resolves once the command may be considered sent (after its DDP setup), `done` with its result.
    */
-  observeCommand(sqe: Sqe, inCapsule: Uint8Array = new Uint8Array(0)): { ready: Promise<void>; done: Promise<IoResult> } {
+  observeCommand(sqe: Sqe, inCapsule: Uint8Array = new Uint8Array(0)): { ready: Promise<void>; done: Promise<IoResult>; state: () => CommandState } {
     let ready: Promise<void> = Promise.resolve();
+    let tracked: Request | undefined;
     const done = new Promise<IoResult & { cqe?: Cqe }>((resolve, reject) => {
       if (this.failure) return reject(this.failure);
       const purpose: Purpose = sqe.kind === "Connect" ? "connect" : sqe.kind === "Read" ? "read" : sqe.kind === "Write" ? "write" : "other";
@@ -374,10 +382,20 @@ export class NvmeTcpHost {
       const dest = purpose === "read" ? this.readBuffer(length) : undefined;
       const buffer = purpose === "write" && inCapsule.length === 0 ? new Uint8Array(length) : inCapsule;
       if (sqe.kind === "Connect") this.config.qid = sqe.qid;
-      ready = this.track({ cid: sqeCid(sqe), tag: undefined, purpose, buffer, dest, status: 0, offloaded: false, placed: 0, copied: 0, digest: "none", resolve, reject });
+      tracked = { cid: sqeCid(sqe), tag: undefined, purpose, buffer, dest, status: 0, offloaded: false, placed: 0, copied: 0, digest: "none", resolve, reject };
+      ready = this.track(tracked);
     });
-    if (sqe.kind !== "Connect") return { ready, done };
-    return { ready, done: done.then(async (r) => (await this.connected(r), r)) };
+    const state = (): CommandState => (tracked ? stateOf(tracked) : { data: new Uint8Array(0), placed: 0, copied: 0, digest: "none", offloaded: false });
+    if (sqe.kind !== "Connect") return { ready, done, state };
+    return { ready, done: done.then(async (r) => (await this.connected(r), r)), state };
+  }
+
+  /**
+   * The queue stops with commands outstanding (nvme_tcp_stop_queue, then nvme_cancel_request): each completes with
+   * HOST_ABORTED_STATUS, an offloaded one only after its teardown is done (the NIC may write its buffer until then).
+   */
+  abortOutstanding(): void {
+    for (const req of [...this.requests.values()]) this.complete(req, undefined, HOST_ABORTED_STATUS);
   }
 
   /** nvme_tcp_offload_socket (with the limits the admin queue reads in Linux): sk_add, then the queue flags. */
@@ -505,7 +523,7 @@ export class NvmeTcpHost {
     this.counters.commandsCompleted++;
     const finalStatus = req.status !== 0 ? req.status : status;
     const data = req.dest ? req.dest.contents() : new Uint8Array(0);
-    req.resolve({ cid: req.cid, status: finalStatus, data, placed: req.placed, copied: req.copied, digest: req.digest, ...(cqe ? { cqe } : {}) });
+    req.resolve({ cid: req.cid, status: finalStatus, ...stateOf(req), data, ...(cqe ? { cqe } : {}) });
     if (req.tag === undefined) return;
     if (this.config.cidGeneration) this.genctr[req.tag] = (this.genctr[req.tag]! + 1) & 0xf;
     const waiter = this.waiters.shift();
@@ -793,10 +811,19 @@ export class NvmeTcpHost {
     this.failure = error;
     this.pendingIc?.reject(error);
     this.pendingIc = undefined;
-    for (const req of this.requests.values()) req.reject(error);
+    const ddp = this.config.ddp;
+    for (const req of this.requests.values()) {
+      // The failed queue's requests release their DDP mappings (their completions never come now).
+      if (req.offloaded && ddp) ddp.netdev.teardown(ddp.socket, { commandId: req.cid, sgl: req.dest!.sgl! }, req).catch(() => undefined);
+      req.reject(error);
+    }
     this.requests.clear();
     for (const req of this.awaitingTeardown) req.reject(error);
     this.awaitingTeardown.clear();
     for (const w of this.waiters.splice(0)) w.reject(error);
   }
+}
+
+function stateOf(req: Request): CommandState {
+  return { data: req.dest ? req.dest.contents() : new Uint8Array(0), placed: req.placed, copied: req.copied, digest: req.digest, offloaded: req.offloaded };
 }

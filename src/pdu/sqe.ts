@@ -236,7 +236,7 @@ export function readCqe(bytes: Uint8Array): Cqe {
 }
 
 /** Status code type values (CQE status bits 11:9). */
-export const StatusCodeType = { Generic: 0, CommandSpecific: 1, MediaError: 2 } as const;
+export const StatusCodeType = { Generic: 0, CommandSpecific: 1, MediaError: 2, PathRelated: 3 } as const;
 
 /** Builds the 16-bit CQE status field (phase tag 0, as on fabrics). */
 export function cqeStatus(sct: number, sc: number, dnr = false): number {

@@ -22,7 +22,9 @@ import { TcpStreamSender } from "../net/tcp-sender.js";
 import { type HostConfig, NvmeTcpHost } from "../nvme/host.js";
 import { Rng } from "../util/rng.js";
 import { NvmeSubsystem, type QueueConfig, TargetQueue } from "../nvmet/controller.js";
-import { patternBytes, RamNamespace } from "../nvmet/namespace.js";
+import { RamNamespace } from "../nvmet/namespace.js";
+import { FrameRecorder } from "./recorder.js";
+import { StreamCheck } from "./stream-check.js";
 import { ImpairedWire, type WireImpairments } from "../nvmet/wire.js";
 
 export const NVME_TCP_PORT = 4420;
@@ -59,50 +61,6 @@ export interface QueueNic {
 
 /** Linux's default NAPI weight: packets per poll. */
 export const NAPI_WEIGHT = 64;
-
-/** Compares the stream TCP delivers with the stream the target sent, as both go. */
-export class StreamCheck {
-  wireBytes = 0;
-  deliveredBytes = 0;
-  /** Stream offset of the first delivered byte that differs from (or goes beyond) what was sent. */
-  mismatchAt: number | undefined;
-  private readonly sent: Uint8Array[] = [];
-  private head = 0;
-
-  wire(bytes: Uint8Array): void {
-    if (bytes.length === 0) return;
-    this.sent.push(bytes);
-    this.wireBytes += bytes.length;
-  }
-
-  delivered(bytes: Uint8Array): void {
-    for (let i = 0; i < bytes.length; ) {
-      const ref = this.sent[0];
-      if (!ref) {
-        this.mismatchAt ??= this.deliveredBytes + i;
-        break;
-      }
-      const n = Math.min(ref.length - this.head, bytes.length - i);
-      if (this.mismatchAt === undefined && !Buffer.from(ref.buffer, ref.byteOffset + this.head, n).equals(Buffer.from(bytes.buffer, bytes.byteOffset + i, n))) {
-        let k = 0;
-        while (ref[this.head + k] === bytes[i + k]) k++;
-        this.mismatchAt = this.deliveredBytes + i + k;
-      }
-      this.head += n;
-      i += n;
-      if (this.head === ref.length) {
-        this.sent.shift();
-        this.head = 0;
-      }
-    }
-    this.deliveredBytes += bytes.length;
-  }
-
-  /** Everything sent was delivered, byte for byte. */
-  get equal(): boolean {
-    return this.mismatchAt === undefined && this.wireBytes === this.deliveredBytes;
-  }
-}
 
 export interface CapturedFrame {
   data: Uint8Array;
@@ -301,6 +259,8 @@ export interface Session {
   ios: QueuePair[];
   driver: NicDriver | undefined;
   memory: HostMemory | undefined;
+  /** What the device did with every frame (the driver talks to the device through it). */
+  recorder: FrameRecorder | undefined;
 }
 
 export const SUBNQN = "nqn.2024-01.io.example:ddpsim";
@@ -319,7 +279,8 @@ export async function openSession(c: SessionConfig): Promise<Session> {
     reorder: c.reorder ?? false,
   };
   const host = { hdgst: c.hdgst, ddgst: c.ddgst, queueDepth: c.queueDepth ?? 32, blockSize, subnqn: SUBNQN };
-  const driver = c.nic ? await NicDriver.create(c.nic.device) : undefined;
+  const recorder = c.nic ? new FrameRecorder(c.nic.device) : undefined;
+  const driver = recorder ? await NicDriver.create(recorder) : undefined;
   if (driver && c.nic?.caps !== undefined) await driver.setCaps(c.nic.caps);
   const nic = (offload: boolean): { nic?: QueueNic } =>
     driver
@@ -342,106 +303,10 @@ export async function openSession(c: SessionConfig): Promise<Session> {
     await io.run(io.host.connect());
     ios.push(io);
   }
-  return { subsystem, namespace, admin, io: ios[0]!, ios, driver, memory: c.nic?.device.memory };
+  return { subsystem, namespace, admin, io: ios[0]!, ios, driver, memory: c.nic?.device.memory, recorder };
 }
 
 /** Stops the I/O queues (sk_del for offloaded ones); the device stays open (its owner closes it). */
 export async function closeSession(s: Session): Promise<void> {
   for (const q of s.ios) await q.host.stop();
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// An offloaded read workload end to end, with the invariants of DESIGN section 8 (for test/e2e and the CLI).
-
-export interface ReadWorkload {
-  seed: number;
-  /** Reads per I/O queue. */
-  reads: number;
-  /** Read sizes in blocks: uniform in [1, maxBlocks]. */
-  maxBlocks: number;
-  /** Reads issued at once per queue (more than the queue depth makes some wait for a tag). */
-  inFlight: number;
-}
-
-export interface WorkloadReport {
-  reads: number;
-  bytesRead: number;
-  /** Every read's length in bytes, per queue in issue order. */
-  sizes: number[][];
-  /** Host counters summed over the I/O queues. */
-  host: NvmeTcpHost["counters"];
-  driver: NicDriver["counters"] | undefined;
-  rx: NicDriver["rx"] | undefined;
-  stats: Awaited<ReturnType<NicDriver["getStats"]>> | undefined;
-  /** Invariants that failed, in words (empty = all held). */
-  violations: string[];
-}
-
-/** Runs random reads on every I/O queue at once, checks every result and the invariants, then stops the queues. */
-export async function runReadWorkload(s: Session, w: ReadWorkload): Promise<WorkloadReport> {
-  const rng = new Rng(w.seed);
-  const bs = s.namespace.blockSize;
-  const violations: string[] = [];
-  let reads = 0;
-  let bytesRead = 0;
-  const sizes: number[][] = s.ios.map(() => []);
-  // One generator per queue, so that the reads do not depend on how the queues' completions interleave.
-  const rngs = s.ios.map(() => rng.fork());
-  const perQueue = s.ios.map(async (q, qi) => {
-    const rng = rngs[qi]!;
-    for (let done = 0; done < w.reads; ) {
-      const n = Math.min(w.inFlight, w.reads - done);
-      const ops = Array.from({ length: n }, () => ({ slba: rng.int(Math.max(1, s.namespace.blocks - w.maxBlocks)), nlb: rng.range(1, w.maxBlocks) }));
-      sizes[qi]!.push(...ops.map((o) => o.nlb * bs));
-      const results = await Promise.all(ops.map((o) => q.host.read(1, o.slba, o.nlb)));
-      results.forEach((r, k) => {
-        const o = ops[k]!;
-        const want = patternBytes(1, o.slba * bs, o.nlb * bs);
-        if (r.status !== 0) violations.push(`queue ${qi + 1}: read [${o.slba}, +${o.nlb}) status 0x${r.status.toString(16)}`);
-        else if (!Buffer.from(r.data).equals(Buffer.from(want))) violations.push(`queue ${qi + 1}: read [${o.slba}, +${o.nlb}) returned other bytes than the namespace's`);
-        reads++;
-        bytesRead += want.length;
-      });
-      done += n;
-    }
-  });
-  await runQueues(s.ios, Promise.all(perQueue));
-  for (const q of s.ios) if (q.host.failure) violations.push(`queue ${q.host.cntlid}: ${q.host.failure.message}`);
-  // Whether the NIC checked digests for every queue (OFF_DDGST_RX, or no data digests at all), before stopping.
-  const noSoftwareCrc = s.ios.every((q) => q.host.offload.ddgstRx || !q.host.negotiated.ddgst);
-  await runQueues(s.ios, closeSession(s));
-
-  const host = s.ios.map((q) => q.host.counters).reduce((sum, c) => {
-    const out = { ...sum };
-    for (const k of Object.keys(c) as (keyof typeof c)[]) out[k] += c[k];
-    return out;
-  });
-  const check = (ok: boolean, what: string): void => {
-    if (!ok) violations.push(what);
-  };
-  s.ios.forEach((q, i) => {
-    check(q.stream.equal, `queue ${i + 1}: TCP delivered ${q.stream.deliveredBytes} bytes, the target sent ${q.stream.wireBytes}; first difference at ${q.stream.mismatchAt}`);
-    check(q.host.outstanding === 0, `queue ${i + 1}: ${q.host.outstanding} commands still outstanding`);
-  });
-  check(host.bytesCopied + host.bytesPlaced === bytesRead, `copied ${host.bytesCopied} + placed ${host.bytesPlaced} != ${bytesRead} bytes read`);
-  const inOrder = s.ios.every((q) => !q.wire || q.wire.log.every((e) => e.action === "pass"));
-  let stats: WorkloadReport["stats"];
-  if (s.driver) {
-    const d = s.driver;
-    stats = await d.getStats();
-    check(stats["rx-nvme-tcp-setup"] === stats["rx-nvme-tcp-teardown"], `setup ${stats["rx-nvme-tcp-setup"]} != teardown ${stats["rx-nvme-tcp-teardown"]}`);
-    check(d.tagsHeld === 0, `${d.tagsHeld} tags still held by the driver`);
-    check(stats["rx-nvme-tcp-sk-add"] === stats["rx-nvme-tcp-sk-del"], `sk-add ${stats["rx-nvme-tcp-sk-add"]} != sk-del ${stats["rx-nvme-tcp-sk-del"]}`);
-    check(stats["rx-nvme-tcp-setup"] === host.ddpSetups, `driver setups ${stats["rx-nvme-tcp-setup"]} != host's ${host.ddpSetups}`);
-    check(stats["rx-nvme-tcp-setup-fail"] === host.ddpSetupFailures, `driver setup-fail ${stats["rx-nvme-tcp-setup-fail"]} != host's ${host.ddpSetupFailures}`);
-    check(stats["rx-nvme-tcp-bytes"] === d.rx.placedBytes, `device placed ${stats["rx-nvme-tcp-bytes"]} bytes, CQEs report ${d.rx.placedBytes}`);
-    if (inOrder) {
-      check(host.bytesPlaced === d.rx.placedBytes, `host skipped ${host.bytesPlaced} copies, the device placed ${d.rx.placedBytes}`);
-      check(host.ddpBytesCopied === 0, `software copied ${host.ddpBytesCopied} bytes of offloaded reads`);
-      if (noSoftwareCrc) check(host.ddpBytesCrcd === 0, `software CRC'd ${host.ddpBytesCrcd} bytes of offloaded reads`);
-    }
-  }
-  const guards = s.memory?.checkGuards() ?? [];
-  check(guards.length === 0, `${guards.length} host bytes outside registered buffers changed (first at 0x${guards[0]?.addr.toString(16)})`);
-  return { reads, bytesRead, sizes, host, driver: s.driver?.counters, rx: s.driver?.rx, stats, violations };
 }

@@ -5,9 +5,13 @@
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { CapsReplySchema, CapsSetOutputSchema, ReplayReportSchema, RunReportSchema, StatsReplySchema } from "../../src/cli/schemas.js";
-import { runFio } from "../../src/stack/workload.js";
+import { CapsReplySchema, CapsSetOutputSchema, StatsReplySchema } from "../../src/driver/netlink.js";
+import { ReplayReportSchema } from "../../src/replay/report.js";
+import { sessionInvariants } from "../../src/stack/invariants.js";
+import { RunReportSchema } from "../../src/stack/report.js";
+import { runIo } from "../../src/stack/workload.js";
 import { ModelDevice } from "../../src/device/index.js";
 import { ULP_DDP_STAT_NAMES } from "../../src/contract/ulp-ddp.js";
 import { HostMemory } from "../../src/contract/host-memory.js";
@@ -28,7 +32,7 @@ describe("help and usage errors", () => {
       ["run", "--rwmixread"],
       ["replay", "--port"],
       ["caps", "--wanted"],
-      ["stats", "--backend"],
+      ["stats", "last 'ddpsim run'"],
     ] as const) {
       const r = await ddpsim(cmd, "--help");
       expect(r.code, cmd).toBe(0);
@@ -147,15 +151,21 @@ describe("run (model)", () => {
       apply({ ...w, data: w.data.map((b, i) => (i === 0 ? b ^ 0xff : b)) });
     };
     const s = await openSession({ seed, hdgst: false, ddgst: false, queueDepth: 4, nic: { device: new ModelDevice(memory) } });
-    const res = await runFio(s, { seed, rw: "read", rwmixread: 100, bs: 4096, iodepth: 4, ios: 8 });
+    const io = await runIo(s, { seed, rw: "read", rwmixread: 100, bs: 4096, iodepth: 4, ios: 8 });
     expect(writes).toBeGreaterThan(0);
-    const failed = res.invariants.filter((i) => !i.ok).map((i) => i.name);
+    const failed = (await sessionInvariants(s, io)).filter((i) => !i.ok).map((i) => i.name);
     expect(failed).toEqual(["reads return the namespace's bytes", "wire stream intact"]);
   });
 });
 
 describe("caps and stats (model)", () => {
+  /** A fresh state directory: no remembered caps, no last run. */
+  const freshState = (): void => {
+    process.env.DDPSIM_STATE_DIR = mkdtempSync(join(tmp, "state-"));
+  };
+
   it("caps get: both caps in hw and active", async () => {
+    freshState();
     const r = await ddpsim("caps", "get", "--json");
     expect(r.code).toBe(0);
     expect(CapsReplySchema.parse(JSON.parse(r.out))).toEqual({ ifindex: 1, hw: ["nvme-tcp", "nvme-tcp-ddgst-rx"], active: ["nvme-tcp", "nvme-tcp-ddgst-rx"] });
@@ -172,6 +182,7 @@ describe("caps and stats (model)", () => {
       [["--wanted", "nvme-tcp", "--mask", ""], ["nvme-tcp", "nvme-tcp-ddgst-rx"], false],
     ];
     for (const [args, active, ntf] of cases) {
+      freshState();
       const r = await ddpsim("caps", "set", ...args, "--json");
       expect(r.code, args.join(" ")).toBe(0);
       const o = CapsSetOutputSchema.parse(JSON.parse(r.out));
@@ -180,15 +191,49 @@ describe("caps and stats (model)", () => {
     }
   });
 
-  it("stats: ifindex and the ten statistics, zero on a fresh device, printed as ynl does", async () => {
+  it("caps set is remembered: caps get shows it, and the next run has the NIC leave data digests to software", async () => {
+    freshState();
+    expect((await ddpsim("caps", "set", "--wanted", "", "--mask", "nvme-tcp-ddgst-rx")).code).toBe(0);
+    const get = CapsReplySchema.parse(JSON.parse((await ddpsim("caps", "get", "--json")).out));
+    expect(get.active).toEqual(["nvme-tcp"]);
+    // Setting the same again changes nothing: no notification.
+    const again = CapsSetOutputSchema.parse(JSON.parse((await ddpsim("caps", "set", "--wanted", "", "--mask", "nvme-tcp-ddgst-rx", "--json")).out));
+    expect(again.ntf).toBeNull();
+    const run = RunReportSchema.parse(JSON.parse((await ddpsim("run", "--backend", "model", "--ddgst", "--bs", "8k", "--ios", "4", "--seed", String(seed), "--json", "--no-baseline")).out));
+    expect(run.offload.byteRatio).toBe(1);
+    expect(run.software.withOffload.bytesCrcd).toBe(run.io.bytesRead);
+    expect(run.ok).toBe(true);
+  });
+
+  it("stats: the device of the last run, printed as ynl does; before any run, a clear error", async () => {
+    freshState();
+    const none = await ddpsim("stats");
+    expect(none.code).toBe(1);
+    expect(none.err).toMatch(/^ddpsim: no statistics yet: .*ddpsim run/);
+    const run = RunReportSchema.parse(JSON.parse((await ddpsim("run", "--backend", "model", "--bs", "8k", "--ios", "6", "--seed", String(seed), "--json", "--no-baseline")).out));
     const r = await ddpsim("stats", "--json");
-    const reply = StatsReplySchema.parse(JSON.parse(r.out));
+    expect(r.code).toBe(0);
+    const json = JSON.parse(r.out) as { source: { command: string; what: string }; hardware: Record<string, number> };
+    const reply = StatsReplySchema.parse(json);
     expect(Object.keys(reply).sort()).toEqual(["ifindex", ...ULP_DDP_STAT_NAMES].sort());
-    for (const n of ULP_DDP_STAT_NAMES) expect(reply[n]).toBe(0);
+    for (const n of ULP_DDP_STAT_NAMES) expect(reply[n], n).toBe(run.stats[n]);
+    expect(reply["rx-nvme-tcp-setup"]).toBe(6);
+    expect(json.source).toMatchObject({ command: "run", what: `seed ${seed}` });
+    expect(json.hardware).toEqual(run.hardware);
     const text = await ddpsim("stats");
     const lines = text.out.split("\n");
-    expect(lines[0]).toBe("{'ifindex': 1,");
-    expect(lines.slice(1).map((l) => l.trim().split(":")[0])).toEqual([...ULP_DDP_STAT_NAMES].sort().map((n) => `'${n}'`));
-    expect(lines.at(-1)!.endsWith("0}")).toBe(true);
+    expect(lines[0]).toContain("last ddpsim run");
+    expect(lines[1]).toBe("{'ifindex': 1,");
+    expect(lines.slice(2, 2 + ULP_DDP_STAT_NAMES.length).map((l) => l.trim().split(":")[0])).toEqual([...ULP_DDP_STAT_NAMES].sort().map((n) => `'${n}'`));
+    expect(text.out).toContain("NIC statistics:");
+  });
+
+  it("a malformed state file is a one-line error", async () => {
+    freshState();
+    writeFileSync(join(process.env.DDPSIM_STATE_DIR!, "state.json"), "{not json");
+    const r = await ddpsim("stats");
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/^ddpsim: the state file .* is not JSON/);
+    expect(r.err.split("\n")).toHaveLength(1);
   });
 });

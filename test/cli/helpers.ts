@@ -26,6 +26,8 @@ export async function ddpsim(...argv: string[]): Promise<CliResult> {
 }
 
 export const tmp = mkdtempSync(join(tmpdir(), "ddpsim-test-"));
+// ddpsim's state (remembered caps, the last run's statistics) stays in this test's own directory.
+process.env.DDPSIM_STATE_DIR = join(tmp, "state");
 
 export function sha256(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");

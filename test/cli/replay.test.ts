@@ -5,7 +5,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ReplayReportSchema, type ReplayReport } from "../../src/cli/schemas.js";
+import { ReplayReportSchema, type ReplayReport } from "../../src/replay/report.js";
 import { writePcap } from "../../src/net/pcap.js";
 import { seedFromEnv } from "../../src/util/rng.js";
 import { ddpsim, READS, type TargetCapture, targetCapture, tmp } from "./helpers.js";

@@ -2,7 +2,8 @@
 // target-written capture with a bad data digest.
 
 import { describe, expect, it } from "vitest";
-import { ReplayReportSchema, RunReportSchema } from "../../src/cli/schemas.js";
+import { ReplayReportSchema } from "../../src/replay/report.js";
+import { RunReportSchema } from "../../src/stack/report.js";
 import { seedFromEnv } from "../../src/util/rng.js";
 import { ddpsim, READS, targetCapture } from "./helpers.js";
 

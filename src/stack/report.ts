@@ -1,0 +1,81 @@
+// The shape of a whole-stack run's result (`ddpsim run --json`, make bench), checked before anyone reads it.
+
+import { z } from "zod";
+import { StatsReplySchema } from "../driver/netlink.js";
+
+const count = z.number().int().min(0);
+
+export const InvariantSchema = z.object({ name: z.string(), ok: z.boolean(), detail: z.string() });
+export type Invariant = z.infer<typeof InvariantSchema>;
+
+export const BACKENDS = ["model", "rtl"] as const;
+export const BackendSchema = z.enum(BACKENDS);
+export type Backend = z.infer<typeof BackendSchema>;
+
+export const RunReportSchema = z.object({
+  seed: count,
+  backend: BackendSchema,
+  workload: z.object({
+    rw: z.string(),
+    rwmixread: count,
+    bs: count,
+    iodepth: count,
+    queues: count,
+    ios: count,
+    hdgst: z.boolean(),
+    ddgst: z.boolean(),
+    mss: count,
+    loss: z.number(),
+    reorder: z.number(),
+    pduSize: count,
+    pageSize: count,
+  }),
+  io: z.object({ reads: count, writes: count, bytesRead: count, bytesWritten: count, errors: count }),
+  wallSeconds: z.number(),
+  simulation: z.object({
+    clockMHz: z.number(),
+    dataBits: count.nullable(),
+    /** Simulated cycles (RTL only). */
+    cycles: count.nullable(),
+    /** Bytes of frames through the device and of read data, per simulated cycle (RTL only). */
+    frameBytesPerCycle: z.number().nullable(),
+    readBytesPerCycle: z.number().nullable(),
+    /** Read data rate at the clock, and the line rate (DATA_W x clock), in Gb/s. */
+    readGbps: z.number().nullable(),
+    lineGbps: z.number().nullable(),
+    cyclesPerWallSecond: z.number().nullable(),
+  }),
+  offload: z.object({
+    /** Placed bytes / C2HData data bytes read. */
+    byteRatio: z.number(),
+    placedBytes: count,
+    c2hDataBytes: count,
+    /** Frames with placed data / frames carrying C2HData data (retransmissions included). */
+    packetRatio: z.number(),
+    placedPackets: count,
+    dataPackets: count,
+    /** Frames of the I/O queues' controller -> host flows through the device. */
+    frames: count,
+    resyncRequests: count,
+    resyncsConfirmed: count,
+    /** Runs of unplaced data between placed data, and how long the stream ran from a loss to the resumed offload. */
+    lossEpisodes: count,
+    lossToResume: z.object({ meanBytes: z.number(), maxBytes: count, meanPdus: z.number() }),
+    /** Data bytes left on the ring because a frame used every MAX_SEGS segment slot (a documented limit). */
+    segLimitedBytes: count,
+  }),
+  software: z.object({
+    withOffload: z.object({ bytesCopied: count, bytesCrcd: count }),
+    withoutOffload: z.object({ bytesCopied: count, bytesCrcd: count }),
+    /** How the figures without offload were obtained: the same workload run on the software receive path, or counted. */
+    baseline: z.enum(["measured", "counted"]),
+    savedCopied: z.number().int(),
+    savedCrcd: z.number().int(),
+  }),
+  stats: StatsReplySchema,
+  /** Extra hardware counters (STATS_GET indices beyond the family's). */
+  hardware: z.record(z.string(), count),
+  invariants: z.array(InvariantSchema),
+  ok: z.boolean(),
+});
+export type RunReport = z.infer<typeof RunReportSchema>;
