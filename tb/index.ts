@@ -36,5 +36,6 @@ export {
 export { AxiStreamFrame, AxiStreamSource, AxiStreamSink, AxiStreamMonitor, type Bytes } from "./axis.js";
 export { defineStream } from "./stream.js";
 export { BfmProxy, StreamSource, StreamReceiver, pausePattern, type PauseGenerator } from "./bfm.js";
+export { randomPauses, randomPauseString, PAUSE_VARIANTS, setPauses, type PauseVariant, type Pausable } from "./pauses.js";
 export { Rng, seedFromEnv } from "../src/util/rng.js";
 export { Harness, HarnessError, type HarnessErrorKind } from "../src/cosim/index.js";

@@ -4,7 +4,7 @@
 // Golden model: a FIFO of the beats accepted on the input (the module must behave as one, of depth 2).
 
 import { expect } from "vitest";
-import { AxiStreamSink, AxiStreamSource, ClockCycles, describeRtl, RisingEdge, type Rng } from "../../tb/index.js";
+import { AxiStreamSink, AxiStreamSource, ClockCycles, describeRtl, PAUSE_VARIANTS, RisingEdge, type Rng, setPauses } from "../../tb/index.js";
 
 type Ports =
   | "clk"
@@ -35,11 +35,6 @@ const PORTS: readonly Ports[] = [
   "m_axis_tvalid",
   "m_axis_tready",
 ];
-
-/** A cyclic pause pattern with pause probability p, never all pauses. */
-function randomPauses(rng: Rng, p: number): boolean[] {
-  return [...Array.from({ length: rng.range(5, 60) }, () => rng.chance(p)), false];
-}
 
 function randomBits(rng: Rng, width: number): bigint {
   let v = 0n;
@@ -107,18 +102,11 @@ for (const params of configs) {
       expect(accepted.length, "enough traffic to mean something").toBeGreaterThan(cycles / 3);
     });
 
-    const patterns = [
-      { name: "no pauses", idle: 0, backpressure: 0 },
-      { name: "idle source", idle: 0.3, backpressure: 0 },
-      { name: "back-pressure", idle: 0, backpressure: 0.5 },
-      { name: "idle and back-pressure", idle: 0.3, backpressure: 0.5 },
-    ];
-    for (const p of patterns) {
+    for (const p of PAUSE_VARIANTS) {
       rtl.test(`random frames, ${p.name}`, async ({ dut, rng }) => {
         const source = new AxiStreamSource(dut, "s_axis");
         const sink = new AxiStreamSink(dut, "m_axis");
-        if (p.idle > 0) await source.setPauseGenerator(randomPauses(rng, p.idle));
-        if (p.backpressure > 0) await sink.setPauseGenerator(randomPauses(rng, p.backpressure));
+        await setPauses(rng, p, { sources: [source], sinks: [sink] });
         const sizes = [...Array.from({ length: 4 * bytesPerBeat }, (_, i) => i + 1), 512, 1500, 9000];
         const frames = [...sizes, ...Array.from({ length: 100 }, () => rng.range(1, 2000))].map((n) => rng.bytes(n));
         await source.send(frames);

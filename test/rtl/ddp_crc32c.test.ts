@@ -3,7 +3,7 @@
 
 import { crc32c } from "@node-rs/crc32";
 import { expect } from "vitest";
-import { AxiStreamSource, ClockCycles, defineStream, describeRtl, RisingEdge, type Dut, type Rng } from "../../tb/index.js";
+import { AxiStreamSource, ClockCycles, defineStream, describeRtl, PAUSE_VARIANTS, RisingEdge, type Dut, type Rng, setPauses } from "../../tb/index.js";
 
 const CrcResult = defineStream("m_crc", { fields: ["value"] });
 type CrcSink = InstanceType<typeof CrcResult.Sink>;
@@ -15,11 +15,6 @@ const RFC3720_VECTORS: { name: string; bytes: Uint8Array; crc: number }[] = [
   { name: "31..0", bytes: Uint8Array.from({ length: 32 }, (_, i) => 31 - i), crc: 0x113fdb5c },
   { name: "'123456789'", bytes: new TextEncoder().encode("123456789"), crc: 0xe3069283 },
 ];
-
-/** A cyclic pause pattern with pause probability p, never all pauses. */
-function randomPauses(rng: Rng, p: number): boolean[] {
-  return [...Array.from({ length: rng.range(5, 60) }, () => rng.chance(p)), false];
-}
 
 /** Every size from 1 byte to 4 bus widths, then 512, 1500 and 9000 bytes, shuffled; random contents. */
 function frameSet(rng: Rng, bytesPerBeat: number): Uint8Array[] {
@@ -78,18 +73,11 @@ for (const dataW of [64, 256]) {
       }
     });
 
-    const patterns = [
-      { name: "no pauses", idle: 0, backpressure: 0 },
-      { name: "idle source", idle: 0.3, backpressure: 0 },
-      { name: "back-pressure", idle: 0, backpressure: 0.5 },
-      { name: "idle and back-pressure", idle: 0.3, backpressure: 0.5 },
-    ];
-    for (const p of patterns) {
+    for (const p of PAUSE_VARIANTS) {
       rtl.test(`random frames, ${p.name}`, async ({ dut, rng }) => {
         const source = new AxiStreamSource(dut, "s_axis");
         const crc = new CrcResult.Sink(dut, "m_crc");
-        if (p.idle > 0) await source.setPauseGenerator(randomPauses(rng, p.idle));
-        if (p.backpressure > 0) await crc.setPauseGenerator(randomPauses(rng, p.backpressure));
+        await setPauses(rng, p, { sources: [source], sinks: [crc] });
         await checkFrames(source, crc, [...RFC3720_VECTORS.map((v) => v.bytes), ...frameSet(rng, bytesPerBeat)]);
         await expectDrained(dut, source, crc);
       });

@@ -14,17 +14,15 @@ import {
   describeRtl,
   type Dut,
   type DutMethods,
+  PAUSE_VARIANTS,
+  randomPauses,
   type Rng,
+  setPauses,
 } from "../../tb/index.js";
 
 const BYTES = 8;
 const VerdictIn = defineStream("verdict", { fields: ["data"] });
 const Meta = defineStream("meta", { fields: ["verdict", "missing"] });
-
-/** A cyclic pause pattern with pause probability p; never all pauses (that would stall forever). */
-function randomPauses(rng: Rng, p: number): boolean[] {
-  return [...Array.from({ length: rng.range(5, 60) }, () => rng.chance(p)), false];
-}
 
 /** A verdict value that names its frame, so a pairing error says which frames were swapped. */
 function verdictFor(index: number, rng: Rng): bigint {
@@ -105,17 +103,16 @@ describeRtl("ddp_delay DEPTH=64", { top: "ddp_delay", params: { DEPTH }, ports: 
     await expectDrained(dut, b);
   });
 
+  // The standard variants with back-pressure (the test above covers the others), then late verdicts.
   const patterns = [
-    { name: "back-pressure", idle: 0, backpressure: 0.4, late: 0 },
-    { name: "idle and back-pressure", idle: 0.3, backpressure: 0.5, late: 0 },
+    ...PAUSE_VARIANTS.filter((v) => v.backpressure > 0).map((v) => ({ ...v, late: 0 })),
     { name: "late verdicts", idle: 0, backpressure: 0, late: 0.95 },
     { name: "late verdicts, idle and back-pressure", idle: 0.3, backpressure: 0.3, late: 0.9 },
   ];
   for (const p of patterns) {
     rtl.test(`order, content and pairing: ${p.name}`, async ({ dut, rng }) => {
       const b = bench(dut);
-      if (p.idle > 0) await b.source.setPauseGenerator(randomPauses(rng, p.idle));
-      if (p.backpressure > 0) await b.sink.setPauseGenerator(randomPauses(rng, p.backpressure));
+      await setPauses(rng, p, { sources: [b.source], sinks: [b.sink] });
       if (p.late > 0) await b.verdicts.setPauseGenerator(randomPauses(rng, p.late));
       // Runts too: many one-beat frames make the delay throttle its input (VERDICTS - 2 frames open at most).
       const frames = Array.from({ length: 300 }, () => (rng.chance(0.3) ? rng.bytes(rng.range(1, 16)) : frameOf(rng)));

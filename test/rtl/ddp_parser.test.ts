@@ -12,7 +12,9 @@ import {
   ClockCycles,
   defineStream,
   describeRtl,
+  PAUSE_VARIANTS,
   type Rng,
+  setPauses,
 } from "../../tb/index.js";
 import { checksumOf, sumWords } from "../../src/net/checksum.js";
 import {
@@ -220,28 +222,16 @@ function actualOf(tx: VerdictTx, keys: readonly string[]): Record<string, bigint
   return Object.fromEntries(keys.map((k) => [k, values[k]!]));
 }
 
-/** A cyclic pause pattern with pause probability p; never all pauses (that would stall forever). */
-function randomPauses(rng: Rng, p: number): boolean[] {
-  return [...Array.from({ length: rng.range(5, 60) }, () => rng.chance(p)), false];
-}
-
 // ---------------------------------------------------------------------------------------------------------
 
 describeRtl("ddp_parser", { top: "ddp_parser", ports: ["clk"] }, (rtl) => {
-  const variants = [
-    { name: "full rate", idle: 0, backpressure: 0 },
-    { name: "idle input", idle: 0.3, backpressure: 0 },
-    { name: "back-pressure", idle: 0, backpressure: 0.4 },
-    { name: "idle and back-pressure", idle: 0.3, backpressure: 0.5 },
-  ];
-  for (const v of variants) {
+  for (const v of PAUSE_VARIANTS) {
     rtl.test(`random frames, ${v.name}`, async ({ dut, rng }) => {
       const source = new AxiStreamSource(dut, "s_axis");
       const inputs = new AxiStreamMonitor(dut, "s_axis");
       const sink = new AxiStreamSink(dut, "m_axis");
       const verdicts = new VerdictStream.Sink(dut, "m_verdict");
-      if (v.idle > 0) await source.setPauseGenerator(randomPauses(rng, v.idle));
-      if (v.backpressure > 0) await sink.setPauseGenerator(randomPauses(rng, v.backpressure));
+      await setPauses(rng, v, { sources: [source], sinks: [sink] });
 
       const frames = Array.from({ length: 1000 }, () => randomFrame(rng));
       await source.send(frames);

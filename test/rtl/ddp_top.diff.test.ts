@@ -9,7 +9,7 @@
 // SEED=<n> reproduces a run (the seed is printed); each test derives its scenario seeds from it.
 
 import { describe, expect, it } from "vitest";
-import { describeRtl, type Harness } from "../../tb/index.js";
+import { describeRtl, type Harness, randomPauseString } from "../../tb/index.js";
 import { DdpPorts } from "../../src/device/index.js";
 import { describeReport, runScenario, type RunReport } from "../../tb/traffic/compare.js";
 import { aroundMaxFrame, resyncTraffic, capsToggle, corruptedHeaders, fullTables, Gen, headerSplits, LIMITS, type Limits, modelParams, pduStreams, randomTraffic } from "../../tb/traffic/generators.js";
@@ -95,7 +95,7 @@ describeRtl("ddp_top vs model", { top: "ddp_top" }, (rtl) => {
       rounds: 25, flows: 3, payload: [1, 8900], c2hDataSize: [16, 4096], nlb: [1, 16], readsPerRound: [1, 4],
       badCommands: 0.3, noise: 2, impair: { loss: 0.02, reorder: 0.02, duplicate: 0.02, corrupt: 0.02 }, reAdd: 0.5,
     });
-    const pattern = (n: number, p: number) => Array.from({ length: n }, () => (rng.chance(p) ? "1" : "0")).join("") + "0";
+    const pattern = (n: number, p: number) => randomPauseString(rng, p, n);
     const stalled = async () => {
       await harness.reset({ cycles: 4, bfms: true });
       const drv = await DdpPorts.attach(harness);

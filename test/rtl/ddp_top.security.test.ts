@@ -10,7 +10,7 @@
 // The same runs are also differential runs against the model (mismatches must be 0 as well).
 
 import { expect } from "vitest";
-import { describeRtl, type Harness } from "../../tb/index.js";
+import { describeRtl, type Harness, randomPauseString } from "../../tb/index.js";
 import { type BatchOut, DdpPorts, isMalformed } from "../../src/device/index.js";
 import { LIES } from "../../src/nvmet/controller.js";
 import { describeReport, runScenario } from "../../tb/traffic/compare.js";
@@ -116,7 +116,7 @@ async function attack(harness: Harness, scenario: Scenario, gen: Gen, options: {
   const driver = await DdpPorts.attach(harness);
   if (options.pauses !== undefined) {
     const rng = options.pauses;
-    const pattern = (n: number, p: number) => Array.from({ length: n }, () => (rng.chance(p) ? "1" : "0")).join("") + "0";
+    const pattern = (n: number, p: number) => randomPauseString(rng, p, n);
     await Promise.all([driver.pause("dma", pattern(41, 0.6)), driver.pause("ring", pattern(37, 0.3)), driver.pause("cqe", pattern(29, 0.3)), driver.pause("evt", pattern(13, 0.2))]);
   }
   const violations: string[] = [];

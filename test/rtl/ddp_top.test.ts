@@ -19,6 +19,7 @@ import {
   defineStream,
   describeRtl,
   type DutMethods,
+  randomPauses,
   type Rng,
 } from "../../tb/index.js";
 import { encodePdu, type Pdu } from "../../src/pdu/pdu.js";
@@ -205,10 +206,10 @@ async function run(dut: DutMethods, rng: Rng, sc: Scenario): Promise<void> {
   });
 
   if (sc.stall) {
-    await b.ring.setPauseGenerator([...Array.from({ length: 37 }, () => rng.chance(0.3)), false]);
-    await b.dma.setPauseGenerator([...Array.from({ length: 23 }, () => rng.chance(0.3)), false]);
-    await b.cqes.setPauseGenerator([...Array.from({ length: 29 }, () => rng.chance(0.3)), false]);
-    await b.source.setPauseGenerator([...Array.from({ length: 31 }, () => rng.chance(0.2)), false]);
+    await b.ring.setPauseGenerator(randomPauses(rng, 0.3, 37));
+    await b.dma.setPauseGenerator(randomPauses(rng, 0.3, 23));
+    await b.cqes.setPauseGenerator(randomPauses(rng, 0.3, 29));
+    await b.source.setPauseGenerator(randomPauses(rng, 0.2, 31));
   }
   await b.source.send(frames);
   const ring = await b.ring.recvMany(frames.length);
