@@ -4,7 +4,7 @@
 
 import { HarnessError, type BfmKind, type BfmStatus, type BoundBfm, type ReceivedItem } from "../src/cosim/index.js";
 import type { DutMethods } from "./dut.js";
-import { ClockCycles, First, RunUntil, type Sim, type Trigger } from "./sim.js";
+import { ClockCycles, First, RunUntil, type Sim, type Trigger } from "./sim/index.js";
 
 /** Longest pause pattern sent to the harness; a periodic generator is sent as one period. */
 const MAX_PATTERN = 4096;

@@ -2,7 +2,7 @@
 // edge (synchronous), `dut.<port>.value = x` queues a poke applied just before the next rising edge.
 
 import type { Port } from "../src/cosim/index.js";
-import type { Sim, SignalRef } from "./sim.js";
+import type { Sim, SignalRef } from "./sim/index.js";
 
 export type SignalValue = bigint | number | boolean;
 

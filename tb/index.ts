@@ -32,7 +32,7 @@ export {
   SimTimeoutError,
   type SignalRef,
   type TimeUnit,
-} from "./sim.js";
+} from "./sim/index.js";
 export { AxiStreamFrame, AxiStreamSource, AxiStreamSink, AxiStreamMonitor, type Bytes } from "./axis.js";
 export { defineStream } from "./stream.js";
 export { BfmProxy, StreamSource, StreamReceiver, pausePattern, type PauseGenerator } from "./bfm.js";

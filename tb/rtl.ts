@@ -7,7 +7,7 @@ import { describe, test, beforeAll, afterAll } from "vitest";
 import { Harness, REPO_ROOT, type Params } from "../src/cosim/index.js";
 import { Rng, seedFromEnv } from "../src/util/rng.js";
 import { makeDut, type Dut } from "./dut.js";
-import { Sim } from "./sim.js";
+import { Sim } from "./sim/index.js";
 
 export interface RtlOptions<P extends string> {
   top: string;
