@@ -120,6 +120,19 @@ describe("run (model)", () => {
     expect(rep.software.withoutOffload.bytesCopied).toBe(rep.io.bytesRead);
   });
 
+  it("a documented limit is a figure, not a failure: small PDUs beyond MAX_SEGS per frame stay on the ring", async () => {
+    // 256-byte PDUs: a 1460-byte frame carries about five, the device places at most MAX_SEGS (4) of them.
+    const r = await ddpsim("run", "--backend", "model", "--size", "128k", "--pdu-size", "256", "--seed", "3", "--json", "--no-baseline");
+    expect(r.code, r.err || r.out).toBe(0);
+    const rep = RunReportSchema.parse(JSON.parse(r.out));
+    expect(rep.ok).toBe(true);
+    expect(rep.offload.segLimitedBytes).toBeGreaterThan(0);
+    expect(rep.offload.placedBytes + rep.offload.segLimitedBytes).toBe(rep.io.bytesRead);
+    expect(rep.software.withOffload.bytesCopied).toBe(rep.offload.segLimitedBytes);
+    const text = await ddpsim("run", "--backend", "model", "--size", "128k", "--pdu-size", "256", "--seed", "3", "--no-baseline");
+    expect(text.out).toMatch(/limits\s+\d+ data bytes stayed on the ring: their frames used all MAX_SEGS/);
+  });
+
   it("text summary: throughput line, offload ratio, statistics by their netlink names, invariants", async () => {
     const r = await ddpsim("run", "--backend", "model", "--ios", "4", "--bs", "8k", "--seed", String(seed));
     expect(r.code).toBe(0);
