@@ -212,11 +212,9 @@ interface DataInProgress {
 
 type RxState = "header" | "data" | "ddgst";
 
-const IC_PDU_LENGTH = 128;
-const DEFAULT_HOSTNQN = "nqn.2014-08.org.nvmexpress:uuid:00000000-0000-0000-0000-000000000001";
-
-export class NvmeTcpHost {
-  readonly counters: HostCounters = {
+/** Host counters, all zero. */
+export function newHostCounters(): HostCounters {
+  return {
     pdusReceived: 0,
     c2hDataPdus: 0,
     bytesCopied: 0,
@@ -233,6 +231,13 @@ export class NvmeTcpHost {
     ddpSetupFailures: 0,
     resyncConfirmed: 0,
   };
+}
+
+const IC_PDU_LENGTH = 128;
+const DEFAULT_HOSTNQN = "nqn.2014-08.org.nvmexpress:uuid:00000000-0000-0000-0000-000000000001";
+
+export class NvmeTcpHost {
+  readonly counters: HostCounters = newHostCounters();
   /** Set once the queue failed; every later operation rejects with it. */
   failure: HostProtocolError | undefined;
   /** The controller id the Connect returned. */

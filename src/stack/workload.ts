@@ -7,7 +7,7 @@
 // workload last wrote there. Writes carry seeded random bytes and are checked in the target's RAM afterwards.
 // When the I/O is over the queues stop (sk_del for offloaded ones); invariants.ts then judges the whole run.
 
-import type { DigestVerdict, HostCounters } from "../nvme/host.js";
+import { type DigestVerdict, type HostCounters, newHostCounters } from "../nvme/host.js";
 import { patternBytes } from "../nvmet/namespace.js";
 import { Rng } from "../util/rng.js";
 import { closeSession, runQueues, type Session } from "./session.js";
@@ -101,7 +101,7 @@ export async function runIo(s: Session, spec: IoSpec, onProgress?: (p: IoProgres
     badBlocks: [],
     unhealthy: [],
     noSoftwareCrc: true,
-    host: s.ios[0]!.host.counters,
+    host: newHostCounters(),
     digests: { none: 0, "hw-ok": 0, "sw-ok": 0, bad: 0 },
   };
   const progress: IoProgress = { done: 0, total: spec.ios, bytes: 0 };

@@ -5,28 +5,11 @@ import { describe, expect, it } from "vitest";
 import { HostMemory } from "../../src/contract/host-memory.js";
 import type { UlpDdpStats } from "../../src/contract/ulp-ddp.js";
 import type { NicDriver } from "../../src/driver/driver.js";
-import type { HostCounters } from "../../src/nvme/host.js";
+import { type HostCounters, newHostCounters } from "../../src/nvme/host.js";
 import { type StackFacts, stackInvariants } from "../../src/stack/invariants.js";
 import { StreamCheck } from "../../src/stack/stream-check.js";
 
-const host = (c: Partial<HostCounters> = {}): HostCounters => ({
-  pdusReceived: 0,
-  c2hDataPdus: 0,
-  bytesCopied: 0,
-  bytesCrcd: 0,
-  ddgstErrors: 0,
-  commandsSent: 0,
-  commandsCompleted: 0,
-  h2cDataPdus: 0,
-  bytesPlaced: 0,
-  ddpBytesCopied: 0,
-  ddpBytesCrcd: 0,
-  ddgstOffloaded: 0,
-  ddpSetups: 0,
-  ddpSetupFailures: 0,
-  resyncConfirmed: 0,
-  ...c,
-});
+const host = (c: Partial<HostCounters> = {}): HostCounters => ({ ...newHostCounters(), ...c });
 
 function facts(f: Partial<StackFacts> = {}): StackFacts {
   const check = new StreamCheck();
