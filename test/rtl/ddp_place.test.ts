@@ -3,7 +3,11 @@
 //     the digest matches, 0 (and a crc_bad pulse) when it does not; the ring frame is unchanged (no placement);
 //   - placement: five PDUs in one frame, each with 8 data lanes in its own beat, a CAM answering "hit" with a
 //     one-piece walk: the first MAX_SEGS (4) are placed (tkeep cleared, one DMA write each with the beat's
-//     bytes, CQE segments with cid / buf_off / frame_off / len), the fifth stays in the ring.
+//     bytes, CQE segments with cid / buf_off / frame_off / len), the fifth stays in the ring;
+//   - the placement decision at the header, term by term (contract section 4): a PDU is placed exactly when it
+//     is a C2HData, the nvme-tcp cap is on, the CAM hits, its entry is not being invalidated, and datao +
+//     datal <= the buffer's total length, computed without 32-bit wrap (at the limit, one past it, and sums
+//     of 2^32 and more); an invalidation of the entry between two frames of a PDU stops the rest of it.
 
 import { expect } from "vitest";
 import { AxiStreamSink, ClockCycles, defineStream, describeRtl } from "../../tb/index.js";
@@ -104,5 +108,84 @@ describeRtl("ddp_place", { top: "ddp_place", ports: ["clk"] }, (rtl) => {
       expect([w.values.addr0, w.values.len0, w.values.len1]).toEqual([0x1234_5678_0000n, 8n, 0n]);
       expect(w.values.data, `DMA data ${p}`).toBe(word(bytes.subarray(8 * (8 + 2 * p), 8 * (9 + 2 * p))));
     });
+  });
+
+
+  rtl.test("placement decision: C2HData, cap, CAM hit, invalidation, datao + datal against the total (no 32-bit wrap)", async ({ dut, rng }) => {
+    const src = new Beat.Source(dut, "s");
+    const ring = new AxiStreamSink(dut, "m_axis_rx");
+    const cqes = new CqeStream.Sink(dut, "m_cqe");
+    const dma = new Dma.Sink(dut, "m_dma");
+    const TAG = 3;
+    dut.setValue("adv", 1);
+    dut.setValue("caps", 3);
+    dut.setValue("lk_hit", 1);
+    dut.setValue("lk_idx", TAG);
+    dut.setValue("rd_addr0", 0x5000_0000n);
+    dut.setValue("rd_len0", 8);
+    dut.setValue("rd_len1", 0);
+    dut.setValue("rd_addr1", 0);
+    dut.setValue("inval", 0);
+
+    // One frame of 10 beats: a PDU header passes at beat 7 (unless `hdr` is undefined: the frame continues the
+    // PDU of the previous one), its data fills beat 8, or beat 7 itself with `sameBeat` (then only the decision
+    // at the header can stop it). What the frame placed: CQE segments and DMA writes.
+    const onePdu = async (hdr: { c2h?: number; datao: number; datal: number; sameBeat?: boolean } | undefined): Promise<{ nseg: bigint; writes: number; ring: number }> => {
+      const f: Array<Partial<Record<Field, number | bigint>>> = [];
+      const data = { d_valid: 1, d_lo: 0, d_cnt: 8, d_koff: hdr === undefined ? 8 : 0 };
+      if (hdr !== undefined) f[7] = { hdr_done: 1, hdr_c2h: hdr.c2h ?? 1, hdr_cid: 0x77, hdr_datao: hdr.datao, hdr_datal: hdr.datal, ...(hdr.sameBeat ? data : {}) };
+      if (!hdr?.sameBeat) f[8] = data;
+      await src.send(frame(rng.bytes(80), f, 2));
+      const [r] = await ring.recvMany(1);
+      const [c] = await cqes.recvMany(1);
+      await ClockCycles(dut.clk, 4);
+      const writes = await dma.recvMany(await dma.count());
+      expect(writes.length, "one DMA write per placed beat").toBe(Number(c!.values.nseg));
+      return { nseg: c!.values.nseg, writes: writes.length, ring: r!.tdata.length };
+    };
+    const placed = { nseg: 1n, writes: 1, ring: 72 };
+    const notPlaced = { nseg: 0n, writes: 0, ring: 80 };
+    const total = (n: number | bigint) => dut.setValue("lk_total", BigInt(n));
+
+    // datao + datal against the buffer's total length: at the limit, one past it.
+    total(1000);
+    expect(await onePdu({ datao: 992, datal: 8 }), "datao + datal == total").toEqual(placed);
+    expect(await onePdu({ datao: 993, datal: 8 }), "datao + datal == total + 1").toEqual(notPlaced);
+    expect(await onePdu({ datao: 0, datal: 1001 }), "datal > total").toEqual(notPlaced);
+    expect(await onePdu({ datao: 1000, datal: 8 }), "datao == total").toEqual(notPlaced);
+    // 32-bit sums: 2^32 - 1 fits a total of 2^32 - 1; 2^32 and more must not wrap to a small number.
+    total(0xffff_ffffn);
+    expect(await onePdu({ datao: 0xffff_fff7, datal: 8 }), "datao + datal == 2^32 - 1 == total").toEqual(placed);
+    total(100_000);
+    expect(await onePdu({ datao: 0xffff_fff8, datal: 8 }), "datao + datal == 2^32 (wraps to 0)").toEqual(notPlaced);
+    expect(await onePdu({ datao: 0xffff_ff00, datal: 0x1000 }), "datao + datal == 2^32 + 0xf00").toEqual(notPlaced);
+    expect(await onePdu({ datao: 8, datal: 0xffff_fffc }), "datao + datal == 2^32 + 4").toEqual(notPlaced);
+    expect(await onePdu({ datao: 0xffff_ffff, datal: 0xffff_ffff }), "datao + datal == 2^33 - 2").toEqual(notPlaced);
+    expect(await onePdu({ datao: 64, datal: 8 }), "an ordinary PDU still places").toEqual(placed);
+
+    // The other terms: C2HData, the CAM's hit, the nvme-tcp cap, the entry not being invalidated.
+    expect(await onePdu({ c2h: 0, datao: 0, datal: 8 }), "not a C2HData").toEqual(notPlaced);
+    dut.setValue("lk_hit", 0);
+    expect(await onePdu({ datao: 0, datal: 8 }), "CAM miss").toEqual(notPlaced);
+    dut.setValue("lk_hit", 1);
+    dut.setValue("caps", 2);
+    expect(await onePdu({ datao: 0, datal: 8 }), "nvme-tcp cap off").toEqual(notPlaced);
+    dut.setValue("caps", 3);
+    dut.setValue("inval", 1n << BigInt(TAG));
+    expect(await onePdu({ datao: 0, datal: 8, sameBeat: true }), "entry invalidated while the header passes (data in its beat)").toEqual(notPlaced);
+    expect(await onePdu({ datao: 0, datal: 8 }), "entry invalidated while the header and the data pass").toEqual(notPlaced);
+    dut.setValue("inval", 1n << BigInt(TAG + 1));
+    expect(await onePdu({ datao: 0, datal: 8, sameBeat: true }), "another entry invalidated").toEqual(placed);
+    dut.setValue("inval", 0);
+    expect(await onePdu({ c2h: 0, datao: 0, datal: 8, sameBeat: true }), "not a C2HData (data in its beat)").toEqual(notPlaced);
+
+    // A PDU over two frames: its data in the second frame is placed, unless its entry was invalidated in between.
+    expect(await onePdu({ datao: 0, datal: 16 }), "first frame of the PDU").toEqual(placed);
+    expect(await onePdu(undefined), "second frame of the PDU").toEqual(placed);
+    expect(await onePdu({ datao: 0, datal: 16 }), "first frame of the next PDU").toEqual(placed);
+    dut.setValue("inval", 1n << BigInt(TAG));
+    await ClockCycles(dut.clk, 1);
+    dut.setValue("inval", 0);
+    expect(await onePdu(undefined), "second frame after a teardown of its entry").toEqual(notPlaced);
   });
 });
