@@ -26,7 +26,10 @@ import {
   AxiStreamMonitor,
   defineStream,
   pausePattern,
-  type Rng,
+  PAUSE_VARIANTS,
+  randomPauses,
+  randomPauseString,
+  Rng,
 } from "../../tb/index.js";
 
 const SIGNAL_PORTS = ["clk", "rst", "wide_in", "wide_out", "wide_q", "count", "s_vr_valid", "m_vr_valid", "m_vr_ready", "s_vr_tag", "m_vr_tag"] as const;
@@ -281,4 +284,18 @@ test("pause generators become their shortest period", () => {
   expect(pausePattern([1, 1, 0, 1, 1, 0, 1])).toBe("1101101"); // finite: repeated as given
   expect(pausePattern([0, 1, 0, 1])).toBe("01");
   expect(pausePattern([])).toBe("");
+});
+
+test("pause patterns: never every cycle, the standard matrix, the string form", () => {
+  const rng = new Rng(7);
+  for (const p of [0, 0.3, 1]) {
+    const pattern = randomPauses(rng, p);
+    expect(pattern.length).toBeGreaterThanOrEqual(6);
+    expect(pattern.at(-1), "the last cycle never pauses").toBe(false);
+    if (p === 0) expect(pattern.every((x) => !x)).toBe(true);
+    if (p === 1) expect(pattern.slice(0, -1).every((x) => x)).toBe(true);
+  }
+  expect(randomPauses(rng, 0.5, 9)).toHaveLength(10);
+  expect(randomPauseString(new Rng(3), 0.4, 20)).toBe(randomPauses(new Rng(3), 0.4, 20).map((x) => (x ? "1" : "0")).join(""));
+  expect(PAUSE_VARIANTS.map((v) => [v.idle > 0, v.backpressure > 0])).toEqual([[false, false], [true, false], [false, true], [true, true]]);
 });
