@@ -84,6 +84,9 @@ export class Sim {
   static async create(harness: Harness, options: { resetCycles?: number } = {}): Promise<Sim> {
     await runningSim()?.dispose();
     for (const [name, bfm] of harness.bfms) if (bfm.pattern !== "") await harness.pause(name, "");
+    // Inputs a previous test drove by hand would otherwise stay driven into this test.
+    const inputs = harness.ports.filter((p) => p.dir === "in" && p.name !== "clk" && p.name !== "rst");
+    if (inputs.length > 0) await harness.poke(Object.fromEntries(inputs.map((p) => [p.name, 0n])));
     await harness.reset({ cycles: options.resetCycles ?? 4, bfms: true });
     const sim = new Sim(harness, await harness.peek(true));
     setCurrentSim(sim);

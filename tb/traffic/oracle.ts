@@ -9,7 +9,7 @@ import { PduType } from "../../src/pdu/pdu.js";
 import type { SentPdu } from "../../src/nvmet/controller.js";
 import type { HostMemory } from "../../src/contract/host-memory.js";
 import { type FrameResult, type OffloadModel } from "../../src/model/offload-model.js";
-import { CqeSchema, type Segment, type SglEntry } from "../../src/contract/protocol.js";
+import { CqeSchema, type Segment, type SglEntry, sglSlices } from "../../src/contract/protocol.js";
 import { concat } from "./target.js";
 
 /** Offset of a C2HData PDU's data from its first byte, as the honest target lays it out (hpda 0). */
@@ -43,22 +43,9 @@ export function oracleSegments(frame: Uint8Array, pdus: readonly SentPdu[], hdgs
 
 /** Reads `len` bytes at offset `off` of the buffer described by `sgl`. */
 export function sglRead(mem: HostMemory, sgl: readonly SglEntry[], off: number, len: number): Uint8Array {
-  const parts: Uint8Array[] = [];
-  let skip = off;
-  let left = len;
-  for (const e of sgl) {
-    if (left === 0) break;
-    if (skip >= e.len) {
-      skip -= e.len;
-      continue;
-    }
-    const k = Math.min(e.len - skip, left);
-    parts.push(mem.read(e.addr + BigInt(skip), k));
-    left -= k;
-    skip = 0;
-  }
-  if (left !== 0) throw new RangeError(`[${off}, ${off + len}) runs past the SGL`);
-  return concat(parts);
+  const pieces = sglSlices(sgl, off, len);
+  if (pieces.reduce((n, p) => n + p.len, 0) !== len) throw new RangeError(`[${off}, ${off + len}) runs past the SGL`);
+  return concat(pieces.map((p) => mem.read(p.addr, p.len)));
 }
 
 /**
