@@ -110,10 +110,9 @@ module ddp_sgl_pool #(
   localparam int BA_W    = CHUNK_W + OFF_W - 1;              // bank word address: {chunk, page / 2}
   localparam int ROW_W   = CPS * CHUNK_W;                    // chunk-map row
 
-  // Pointer idx of a chunk-map row (an AND-OR select: 0 for an index past the SGL's last chunk).
+  // Pointer idx of a chunk-map row (a mux tree; whatever for an index past the row: page i + 1 past MAX_SGL).
   function automatic logic [CHUNK_W-1:0] chunk_at(input logic [ROW_W-1:0] row, input logic [CI_W-1:0] idx);
-    chunk_at = '0;
-    for (int j = 0; j < CPS; j++) chunk_at = chunk_at | ({CHUNK_W{idx == CI_W'(j)}} & row[j*CHUNK_W +: CHUNK_W]);
+    chunk_at = row[idx*CHUNK_W +: CHUNK_W];
   endfunction
 
   // Bank word of the page pair `pair` (= page / 2, counted from the SGL's start) inside chunk `chunk`.
@@ -213,7 +212,7 @@ module ddp_sgl_pool #(
   logic                 page_ok;         // a PAGE that may append (open, not full, room left)
   logic                 page_starts;     // ... and its page starts a chunk
   logic                 append, alloc, fl_pop, fl_push;
-  logic [CHUNK_W-1:0]   new_chunk, page_chunk, push_chunk, fl_rp_next;
+  logic [CHUNK_W-1:0]   new_chunk, page_chunk, push_chunk;
   logic [CN_W-1:0]      ret_n;           // chunks ABORT / FREE return
 
   assign w_ready     = state_q == S_IDLE;
@@ -238,7 +237,6 @@ module ddp_sgl_pool #(
     ret_n       = op_free ? chunks_of(w_npages) : chunks_of(b_pages_q);
     fl_push     = state_q == S_WALK;
     push_chunk  = chunk_at(walk_cm_q ? cm_a_q : b_row_q, walk_idx_q);
-    fl_rp_next  = (fl_rp_q == CHUNK_W'(N_CHUNKS - 1)) ? '0 : fl_rp_q + 1'b1;
   end
 
   // RAM ports of the command side.
@@ -248,12 +246,12 @@ module ddp_sgl_pool #(
     if (op_commit && open_q) cmap[b_slot_q] <= b_row_q;
     if (op_free) cm_a_q <= cmap[w_slot];
     if (fl_push) fl_mem[fl_wp_q] <= push_chunk;
-    // Read ahead: the head after this edge's pop. A chunk pushed at this edge is read at the next one, which
-    // is early enough: the DONE cycle separates the last push from the next PAGE.
-    fl_head_q <= fl_mem[fl_pop ? fl_rp_next : fl_rp_q];
+    // The head is read at every edge, one edge after fl_rp_q or the RAM changed. That is in time: two pops are
+    // at least CHUNK >= 2 PAGEs apart, and the DONE cycle separates the last push from the next PAGE.
+    fl_head_q <= fl_mem[fl_rp_q];
   end
 
-  // Build state (not reset: open_q says whether it means anything).
+  // Build and walk state (not reset: open_q and state_q say when it means anything).
   always_ff @(posedge clk) begin
     if (op_begin) begin
       b_slot_q  <= w_slot;
@@ -302,11 +300,15 @@ module ddp_sgl_pool #(
       if (op_begin) full_q <= 1'b0;
       else if (page_ok && page_starts && free_q == '0) full_q <= 1'b1;
 
-      free_q     <= free_q + FREE_W'(fl_push) - FREE_W'(alloc);
+      // Pushes (WALK) and allocations (IDLE) never meet, so a counter steps by one; choosing between the stepped
+      // values, rather than adding the controls in, keeps the accept decision off the carry chain.
+      if (fl_push)    free_q <= free_q + 1'b1;
+      else if (alloc) free_q <= free_q - 1'b1;
       if (alloc && !fl_pop) bump_q <= bump_q + 1'b1;
-      fl_count_q <= fl_count_q + FREE_W'(fl_push) - FREE_W'(fl_pop);
+      if (fl_push)     fl_count_q <= fl_count_q + 1'b1;
+      else if (fl_pop) fl_count_q <= fl_count_q - 1'b1;
       if (fl_push) fl_wp_q <= (fl_wp_q == CHUNK_W'(N_CHUNKS - 1)) ? '0 : fl_wp_q + 1'b1;
-      if (fl_pop)  fl_rp_q <= fl_rp_next;
+      if (fl_pop)  fl_rp_q <= (fl_rp_q == CHUNK_W'(N_CHUNKS - 1)) ? '0 : fl_rp_q + 1'b1;
     end
   end
 
