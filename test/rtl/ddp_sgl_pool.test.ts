@@ -294,8 +294,8 @@ function randomLength(rng: Rng, cfg: Config): number {
 
 /**
  * Random operations until `builds` builds have begun: BEGIN of an idle slot, pages up to a random length, then
- * COMMIT (or ABORT); a build that hits w_full gets a few more (ignored) pages and an ABORT; FREEs of committed
- * slots, the more the more slots are committed, some in the middle of a build.
+ * COMMIT (or ABORT); a build that hits w_full gets a few more (ignored) pages, maybe a FREE, and an ABORT; FREEs
+ * of committed slots, the more the more slots are committed, some in the middle of a build.
  */
 function randomSource(b: PoolBench, rng: Rng, builds: number): { next: () => Op | undefined; finished: () => boolean } {
   const { cfg, model } = b;
@@ -309,7 +309,8 @@ function randomSource(b: PoolBench, rng: Rng, builds: number): { next: () => Op 
   const page = (): Op => ({ op: "PAGE", pfn: randomPfn(rng) });
   const next = (): Op | undefined => {
     if (model.build !== undefined) {
-      if (model.full) return afterFull-- > 0 ? page() : { op: "ABORT" };
+      // After w_full: a FREE now and then (chunks come back, the build must stay full), ignored pages, ABORT.
+      if (model.full) return afterFull-- > 0 ? ((rng.chance(0.3) ? freeSome() : undefined) ?? page()) : { op: "ABORT" };
       if (model.build.pfns.length < target) return (rng.chance(0.002) ? freeSome() : undefined) ?? page();
       return rng.chance(0.15) ? { op: "ABORT" } : { op: "COMMIT" };
     }
@@ -415,9 +416,14 @@ describeRtl("ddp_sgl_pool SLOTS=16 MAX_SGL=128 CHUNK=8 N_CHUNKS=64", { top: "ddp
     await b.settle();
     expect(dut.w_full.value, "w_full after 3 chunks' pages").toBe(1n);
     expect(b.model.build!.pfns.length, "pages kept before w_full").toBe(3 * MID.CHUNK);
+    // w_full is sticky: chunks freed now do not revive the build; its later pages stay ignored.
+    b.enqueue(b.freeOf(5), ...pages(rng, 2));
+    await b.settle();
+    expect(dut.w_full.value, "w_full after a FREE").toBe(1n);
+    expect(dut.free_chunks.value).toBe(16n);
     b.enqueue({ op: "ABORT" });
     await b.settle();
-    expect(dut.free_chunks.value, "the aborted build's 3 chunks are back").toBe(3n);
+    expect(dut.free_chunks.value, "slot 5's 16 and the aborted build's 3 chunks are back").toBe(19n);
     // Everything freed, then every chunk used again (now all from the FIFO), and freed again.
     b.enqueue(...[...b.model.committed.keys()].map((s) => b.freeOf(s)));
     for (let s = 8; s < 12; s++) b.enqueueBuild(s, pfnsOf(rng, max));
