@@ -8,6 +8,8 @@ export type HarnessErrorKind =
   | "assertion" // an SVA / immediate assertion, $error or $fatal fired during the request
   | "finished" // $finish was called
   | "limit" // a run hit maxCycles before its condition
+  | "denied" // the request did not carry the harness's secret
+  | "interrupted" // the harness stopped a step / run to exit (signal, stdin EOF, parent death)
   | "timeout" // no reply within the request's time limit
   | "dead" // the harness process exited or could not start
   | "version"; // protocol version mismatch in the handshake

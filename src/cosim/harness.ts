@@ -2,10 +2,10 @@
 // one), matches replies to requests by id, and turns every failure (error reply, timeout, malformed reply, dead
 // process) into a HarnessError instead of a hang.
 
-import { spawn as spawnProcess, execFile, type ChildProcess } from "node:child_process";
+import { spawn as spawnProcess, type ChildProcess } from "node:child_process";
+import { copyFileSync, mkdirSync, realpathSync, renameSync, rmSync, unlinkSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { isAbsolute, join } from "node:path";
-import { promisify } from "node:util";
+import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { Dealer } from "zeromq";
 import { HarnessError } from "./errors.js";
 import {
@@ -29,8 +29,6 @@ import {
   type Hex,
 } from "./protocol.js";
 
-const execFileAsync = promisify(execFile);
-
 /** The repository root (src/cosim/ is two levels down): `make build-path` runs there. */
 export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -46,13 +44,27 @@ export interface BuildOptions {
   buildTimeoutMs?: number;
 }
 
+/** Where Harness.connect() takes the secret from when none is given. */
+export const SECRET_ENV = "DDP_HARNESS_SECRET";
+
 export interface SpawnOptions extends BuildOptions {
-  /** Default: tcp://127.0.0.1:* (the harness picks a free port). */
+  /**
+   * Default: an ipc:// socket in a private directory the harness creates (0700) and removes on exit. A
+   * tcp://host:port endpoint lets other machines connect (with the secret).
+   */
   endpoint?: string;
+  /** The only directory the harness writes trace files in (default: waves/ of the repository). */
+  wavesDir?: string;
   /** Seconds without a request before the harness exits on its own (0 disables). */
   idleTimeout?: number;
   env?: Record<string, string>;
   readyTimeoutMs?: number;
+  requestTimeoutMs?: number;
+}
+
+export interface ConnectOptions {
+  /** The secret the harness printed on its READY line (default: $DDP_HARNESS_SECRET). */
+  secret?: string;
   requestTimeoutMs?: number;
 }
 
@@ -119,19 +131,83 @@ class OutputTail {
   }
 }
 
-// Harness processes of this Node process, killed when it exits so no simulator outlives a test runner.
-// (If Node itself is SIGKILLed, the harness still exits: stdin EOF, PR_SET_PDEATHSIG and --ppid.)
-const liveProcesses = new Set<ChildProcess>();
+// Harness and build processes of this Node process, killed when it exits so that nothing outlives a test
+// runner or a stopped ddpsim. (If Node itself is SIGKILLed, a harness still exits: stdin EOF,
+// PR_SET_PDEATHSIG and --ppid; a build runs to its end.) A build is a process group of its own (make,
+// verilator, the compiler) and gets SIGTERM, so that make deletes what it left half written.
+const liveProcesses = new Map<ChildProcess, "harness" | "build">();
+// Private endpoint directories, which a harness killed outright cannot remove itself.
+const privateDirs = new Map<ChildProcess, string>();
 let exitHookInstalled = false;
-function track(child: ChildProcess): void {
+function track(child: ChildProcess, what: "harness" | "build" = "harness"): void {
   if (!exitHookInstalled) {
     exitHookInstalled = true;
     process.once("exit", () => {
-      for (const p of liveProcesses) p.kill("SIGKILL");
+      for (const [p, kind] of liveProcesses) {
+        if (kind === "harness") p.kill("SIGKILL");
+        else if (p.pid !== undefined) killGroup(p.pid);
+      }
+      for (const dir of privateDirs.values()) rmSync(dir, { recursive: true, force: true });
     });
   }
-  liveProcesses.add(child);
-  child.once("exit", () => liveProcesses.delete(child));
+  liveProcesses.set(child, what);
+  child.once("exit", () => {
+    liveProcesses.delete(child);
+    const dir = privateDirs.get(child);
+    privateDirs.delete(child);
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  });
+}
+
+function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, "SIGTERM");
+  } catch {
+    // already gone
+  }
+}
+
+/** Runs a program to its end, tracked; a build runs in its own process group, killed as a whole on exit or timeout. */
+function execTracked(file: string, args: string[], what: "harness" | "build", timeoutMs?: number): Promise<{ stdout: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawnProcess(file, args, { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"], detached: what === "build" });
+    track(child, what);
+    let stdout = "";
+    let stderr = "";
+    child.stdout!.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+    child.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    const timer = timeoutMs === undefined ? undefined : setTimeout(() => (what === "build" ? killGroup(child.pid!) : child.kill("SIGKILL")), timeoutMs);
+    child.once("error", (e) => reject(Object.assign(e, { stdout, stderr })));
+    child.once("close", (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) resolve({ stdout });
+      else reject(Object.assign(new Error(`${file} ${exitDescription(code, signal)}`), { stdout, stderr }));
+    });
+  });
+}
+
+/** The private directory of a harness's default ipc:// endpoint (the harness removes it unless killed). */
+function privateDirOf(endpoint: string): string | undefined {
+  const m = /^ipc:\/\/(.*\/ddp-harness-[^/]+)\/socket$/.exec(endpoint);
+  return m?.[1];
+}
+
+/** Whether `path` lies inside directory `dir` (both absolute). */
+function inside(dir: string, path: string): boolean {
+  const rel = relative(dir, path);
+  return rel !== "" && !rel.startsWith("..") && !isAbsolute(rel);
+}
+
+/** Moves a file, also across file systems. */
+function moveFile(from: string, to: string): void {
+  mkdirSync(dirname(to), { recursive: true });
+  try {
+    renameSync(from, to);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "EXDEV") throw e;
+    copyFileSync(from, to);
+    unlinkSync(from);
+  }
 }
 
 function formatParams(params: Params = {}): string {
@@ -145,7 +221,7 @@ export async function buildHarness({ top, params, buildTimeoutMs = 600_000 }: Bu
   const args = ["-s", "build-path", `TOP=${top}`, `PARAMS=${formatParams(params)}`];
   let stdout: string;
   try {
-    ({ stdout } = await execFileAsync("make", args, { cwd: REPO_ROOT, timeout: buildTimeoutMs, maxBuffer: 64 << 20 }));
+    ({ stdout } = await execTracked("make", args, "build", buildTimeoutMs));
   } catch (e) {
     const err = e as { stdout?: string; stderr?: string; message: string };
     const output = `${err.stdout ?? ""}\n${err.stderr ?? ""}`.split("\n").filter((l) => l !== "");
@@ -178,8 +254,20 @@ export class Harness {
   private readonly requestTimeoutMs: number;
   private portsByName = new Map<string, Port>();
   private hello: HelloReply | undefined;
+  /** A trace file outside the harness's waves directory: written inside it, moved to `to` when it ends. */
+  private traceMove: { from: string; to: string } | undefined;
+  private traceFiles = 0;
 
-  private constructor(endpoint: string, socket: Dealer, child: ChildProcess | undefined, tail: OutputTail, requestTimeoutMs: number) {
+  private constructor(
+    endpoint: string,
+    private readonly secret: string,
+    socket: Dealer,
+    child: ChildProcess | undefined,
+    tail: OutputTail,
+    requestTimeoutMs: number,
+    /** The waves directory of a harness this client spawned (unknown for a connected one). */
+    private readonly wavesDir: string | undefined,
+  ) {
     this.endpoint = endpoint;
     this.socket = socket;
     this.child = child;
@@ -196,7 +284,9 @@ export class Harness {
   /** Builds the harness if needed, starts it, connects and checks the protocol version. */
   static async spawn(options: SpawnOptions): Promise<Harness> {
     const binary = await buildHarness(options);
-    const args = ["--ppid", String(process.pid)];
+    mkdirSync(options.wavesDir ?? join(REPO_ROOT, "waves"), { recursive: true });
+    const wavesDir = realpathSync(options.wavesDir ?? join(REPO_ROOT, "waves"));
+    const args = ["--ppid", String(process.pid), "--waves-dir", wavesDir];
     if (options.endpoint !== undefined) args.push("--endpoint", options.endpoint);
     if (options.idleTimeout !== undefined) args.push("--idle-timeout", String(options.idleTimeout));
     const child = spawnProcess(binary, args, {
@@ -208,7 +298,7 @@ export class Harness {
     const tail = new OutputTail();
     tail.drain(child.stderr!);
 
-    const endpoint = await new Promise<string>((resolve, reject) => {
+    const ready = await new Promise<{ endpoint: string; secret: string }>((resolve, reject) => {
       const timeoutMs = options.readyTimeoutMs ?? 30_000;
       let ready = false;
       const fail = (message: string) => {
@@ -220,29 +310,35 @@ export class Harness {
       };
       const timer = setTimeout(() => fail(`no READY line within ${timeoutMs} ms`), timeoutMs);
       tail.drain(child.stdout!, (line) => {
-        const m = /^READY (\S+)$/.exec(line);
+        const m = /^READY (\S+) ([0-9a-f]+)$/.exec(line);
         if (ready || m === null) return false;
         ready = true;
         clearTimeout(timer);
-        resolve(m[1]!);
+        resolve({ endpoint: m[1]!, secret: m[2]! });
         return true;
       });
       child.once("error", (e) => fail(`could not start: ${e.message}`));
       child.once("close", (code, signal) => fail(`exited before READY (${exitDescription(code, signal)})`));
     });
-    return Harness.open(endpoint, child, tail, options.requestTimeoutMs);
+    const privateDir = privateDirOf(ready.endpoint);
+    if (privateDir !== undefined && child.exitCode === null && child.signalCode === null) privateDirs.set(child, privateDir);
+    return Harness.open(ready.endpoint, ready.secret, child, tail, options.requestTimeoutMs, wavesDir);
   }
 
-  /** Attaches to a harness that is already running (remote co-simulation). `close()` leaves it running. */
-  static async connect(endpoint: string, options: { requestTimeoutMs?: number } = {}): Promise<Harness> {
-    return Harness.open(endpoint, undefined, new OutputTail(), options.requestTimeoutMs);
+  /**
+   * Attaches to a harness that is already running (remote co-simulation), with the secret it printed on its
+   * READY line. `close()` leaves it running.
+   */
+  static async connect(endpoint: string, options: ConnectOptions = {}): Promise<Harness> {
+    const secret = options.secret ?? process.env[SECRET_ENV] ?? "";
+    return Harness.open(endpoint, secret, undefined, new OutputTail(), options.requestTimeoutMs);
   }
 
   /** Runs the harness's bench mode (no ZeroMQ): raw simulator speed. */
   static async bench(options: BuildOptions & { cycles: number; binds?: string[] }): Promise<BenchResult> {
     const binary = await buildHarness(options);
     const args = ["--bench", String(options.cycles), ...(options.binds ?? []).flatMap((b) => ["--bind", b])];
-    const { stdout } = await execFileAsync(binary, args, { cwd: REPO_ROOT, maxBuffer: 16 << 20 });
+    const { stdout } = await execTracked(binary, args, "harness");
     const line = stdout.trim().split("\n").pop() ?? "";
     const parsed = BenchResultSchema.safeParse(safeJson(line));
     if (!parsed.success) throw new HarnessError("protocol", `malformed bench output '${line}': ${parsed.error.message}`);
@@ -251,13 +347,15 @@ export class Harness {
 
   private static async open(
     endpoint: string,
+    secret: string,
     child: ChildProcess | undefined,
     tail: OutputTail,
     requestTimeoutMs = 60_000,
+    wavesDir?: string,
   ): Promise<Harness> {
     const socket = new Dealer({ linger: 0 });
     socket.connect(endpoint);
-    const harness = new Harness(endpoint, socket, child, tail, requestTimeoutMs);
+    const harness = new Harness(endpoint, secret, socket, child, tail, requestTimeoutMs, wavesDir);
     harness.start();
     try {
       const { reply } = await harness.request("hello", { version: PROTOCOL_VERSION }, [], { timeoutMs: 10_000 });
@@ -322,7 +420,7 @@ export class Harness {
     if (this.failure !== undefined) return Promise.reject(this.failure);
     const id = this.nextId++;
     const timeoutMs = options.timeoutMs ?? this.requestTimeoutMs;
-    const json = JSON.stringify({ id, op, ...fields });
+    const json = JSON.stringify({ id, op, secret: this.secret, ...fields });
     const done = new Promise<{ json: unknown; parts: Buffer[] }>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
@@ -423,6 +521,11 @@ export class Harness {
     }
     this.fail(new HarnessError("dead", "harness closed"));
     this.socket.close();
+    try {
+      this.finishTraceMove(); // the harness closed its trace file on the way out
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e; // a harness killed before it wrote one
+    }
   }
 
   // ---------------------------------------------------------------- typed helpers, values as bigint
@@ -498,9 +601,30 @@ export class Harness {
     }
   }
 
-  /** Starts FST tracing into `file` (absolute, or relative to the repository root), or stops with null. */
+  /**
+   * Starts FST tracing into `file`, or stops with null. A spawned harness writes only in its waves directory:
+   * `file` (absolute, or relative to the repository root) elsewhere is traced there and moved when the trace
+   * ends. For a connected harness, `file` is a path in that harness's waves directory.
+   */
   async trace(file: string | null): Promise<void> {
-    await this.request("trace", { file: file === null || isAbsolute(file) ? file : join(REPO_ROOT, file) });
+    let target = file;
+    let move: { from: string; to: string } | undefined;
+    if (file !== null && this.wavesDir !== undefined) {
+      const path = resolve(REPO_ROOT, file);
+      if (!inside(this.wavesDir, path)) {
+        target = join(this.wavesDir, `.trace-${process.pid}-${++this.traceFiles}.fst`);
+        move = { from: target, to: path };
+      }
+    }
+    await this.request("trace", { file: target });
+    this.finishTraceMove(); // a new trace (or null) closed the previous one
+    this.traceMove = move;
+  }
+
+  private finishTraceMove(): void {
+    const m = this.traceMove;
+    this.traceMove = undefined;
+    if (m !== undefined) moveFile(m.from, m.to);
   }
 
   /** Drops a BFM's queued (source) or received (sink / monitor) items. */

@@ -5,6 +5,9 @@ import { z } from "zod";
 
 export const PROTOCOL_VERSION = 1;
 
+/** The most cycles one step, run or reset may ask for (the harness answers `argument` beyond). */
+export const MAX_CYCLES_PER_REQUEST = 1_000_000_000;
+
 /** Signal values travel as lowercase hex without prefix, any width. */
 export const HexSchema = z.string().regex(/^[0-9a-f]+$/, "lowercase hex without prefix");
 export type Hex = z.infer<typeof HexSchema>;
@@ -14,8 +17,11 @@ const ValuesSchema = z.record(z.string(), HexSchema);
 
 // ---------------------------------------------------------------- requests
 
+const Cycles = Uint.max(MAX_CYCLES_PER_REQUEST);
+
+/** Every request carries the harness's secret (printed on its READY line). */
 const request = <Op extends string, Shape extends z.ZodRawShape>(op: Op, shape: Shape) =>
-  z.strictObject({ id: Uint, op: z.literal(op), ...shape });
+  z.strictObject({ id: Uint, op: z.literal(op), secret: z.string(), ...shape });
 
 export const UntilConditionSchema = z.union([
   z.strictObject({ idle: z.union([z.literal(true), z.string()]) }),
@@ -28,9 +34,9 @@ export const BfmKindSchema = z.enum(["axis_source", "axis_sink", "axis_monitor",
 export type BfmKind = z.infer<typeof BfmKindSchema>;
 
 export const HelloRequestSchema = request("hello", { version: Uint });
-export const ResetRequestSchema = request("reset", { cycles: Uint.optional(), bfms: z.boolean().optional() });
+export const ResetRequestSchema = request("reset", { cycles: Cycles.optional(), bfms: z.boolean().optional() });
 export const StepRequestSchema = request("step", {
-  cycles: Uint,
+  cycles: Cycles,
   poke: ValuesSchema.optional(),
   peek: z.union([z.literal(true), z.array(z.string())]).optional(),
 });
@@ -45,7 +51,7 @@ export const BindRequestSchema = request("bind", {
 export const PauseRequestSchema = request("pause", { name: z.string(), pattern: z.string().regex(/^[01]*$/) });
 export const SendRequestSchema = request("send", { name: z.string() });
 export const RecvRequestSchema = request("recv", { name: z.string(), max: Uint.optional() });
-export const RunRequestSchema = request("run", { maxCycles: Uint, until: z.array(UntilConditionSchema).optional() });
+export const RunRequestSchema = request("run", { maxCycles: Cycles, until: z.array(UntilConditionSchema).optional() });
 export const TraceRequestSchema = request("trace", { file: z.string().nullable() });
 export const StatusRequestSchema = request("status", {});
 export const ByeRequestSchema = request("bye", {});
@@ -69,12 +75,12 @@ export const RequestSchema = z.discriminatedUnion("op", [
 ]);
 export type Request = z.infer<typeof RequestSchema>;
 export type Op = Request["op"];
-/** The fields a request of `op` carries besides `id` and `op`. */
-export type RequestFields<O extends Op> = Omit<Extract<Request, { op: O }>, "id" | "op">;
+/** The fields a request of `op` carries besides `id`, `op` and `secret`. */
+export type RequestFields<O extends Op> = Omit<Extract<Request, { op: O }>, "id" | "op" | "secret">;
 
 // ---------------------------------------------------------------- replies
 
-export const ErrorKindSchema = z.enum(["protocol", "argument", "assertion", "finished", "limit"]);
+export const ErrorKindSchema = z.enum(["protocol", "argument", "assertion", "finished", "limit", "denied", "interrupted"]);
 
 /**
  * Every failed request. The harness also splices in whatever result fields the op had produced (a `limit` error

@@ -20,5 +20,6 @@ const Port* Bfm::bindPort(const PortIndex& ports, const std::string& name, std::
     if (dir && it->second->dir != *dir)
         throw ArgumentError("port " + name + " must be an " + (*dir == Dir::In ? "input" : "output"));
     signals_.push_back(name);
+    if (dir == Dir::In) driven_.push_back(it->second);
     return it->second;
 }

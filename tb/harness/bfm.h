@@ -46,6 +46,8 @@ public:
     Role role() const { return role_; }
     bool idle() const { return queued() == 0 && !busy(); }
     const std::vector<std::string>& signals() const { return signals_; }
+    // The model inputs this BFM writes: no two BFMs may drive the same port.
+    const std::vector<const Port*>& driven() const { return driven_; }
     // Payload field names in payload order (valid/ready channels only).
     virtual std::vector<std::string> fieldNames() const { return {}; }
     // Received items waiting to be fetched (sinks and monitors).
@@ -63,11 +65,13 @@ protected:
         return p;
     }
     // Looks up a port by name; throws if required and missing or if the direction is not `dir`
-    // (no direction check when `dir` is empty: monitors watch inputs and outputs alike).
+    // (no direction check when `dir` is empty: monitors watch inputs and outputs alike). A port bound
+    // as an input is one the BFM drives.
     const Port* bindPort(const PortIndex& ports, const std::string& name, std::optional<Dir> dir, bool required);
 
     Role role_;
     std::vector<std::string> signals_;
+    std::vector<const Port*> driven_;
     std::deque<Item> items_;
 
 private:

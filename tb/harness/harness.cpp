@@ -1,12 +1,17 @@
 // Generic Verilator main: serves the co-simulation protocol (docs/cosim-protocol.md) for whichever top
 // module ports_gen.cpp wraps, or measures raw speed with --bench.
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <climits>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
 #include <sys/prctl.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "server.h"
@@ -25,37 +30,82 @@ struct Options {
     std::vector<std::pair<std::string, std::string>> benchBinds;  // kind, prefix
 };
 
-[[noreturn]] void usage(const char* argv0) {
-    std::fprintf(stderr,
-                 "usage: %s [--endpoint tcp://host:port] [--idle-timeout S] [--ppid PID] [--no-stdin]\n"
-                 "          [--clock clk] [--reset rst] [--bench CYCLES [--bind kind:prefix]...]\n",
-                 argv0);
+constexpr const char* kUsage =
+    "usage: %s [--endpoint ipc://PATH | tcp://HOST:PORT] [--waves-dir DIR] [--idle-timeout S] [--ppid PID]\n"
+    "          [--no-stdin] [--clock clk] [--reset rst] [--bench CYCLES [--bind kind:prefix]...]\n";
+
+// Every bad option is one line on stderr and exit status 2.
+[[noreturn]] void usageError(const char* argv0, const std::string& message) {
+    std::fprintf(stderr, "%s: %s (--help shows the usage)\n", argv0, message.c_str());
     std::exit(2);
 }
 
-Options parseArgs(int argc, char** argv) {
+// A whole decimal number in [min, max]: no sign, nothing after it, nothing that wraps around.
+uint64_t parseCount(const char* argv0, const std::string& option, const std::string& text, uint64_t min,
+                    uint64_t max) {
+    const bool digits = !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+    errno = 0;
+    const unsigned long long v = digits ? std::strtoull(text.c_str(), nullptr, 10) : 0;
+    if (!digits || errno == ERANGE || v < min || v > max)
+        usageError(argv0, option + ": '" + text + "' is not a whole number in " + std::to_string(min) + ".." +
+                              std::to_string(max));
+    return v;
+}
+
+double parseSeconds(const char* argv0, const std::string& option, const std::string& text) {
+    char* end = nullptr;
+    const double v = text.empty() ? -1 : std::strtod(text.c_str(), &end);
+    if (text.empty() || *end != '\0' || !std::isfinite(v) || v < 0 || v > 1e9)
+        usageError(argv0, option + ": '" + text + "' is not a number of seconds (0 disables)");
+    return v;
+}
+
+// ZeroMQ takes tcp://host:99999 as another port, and knows transports the harness does not serve on.
+void checkEndpoint(const char* argv0, const std::string& endpoint) {
+    const auto bad = [&](const std::string& why) { usageError(argv0, "--endpoint: '" + endpoint + "' " + why); };
+    if (endpoint.rfind("ipc://", 0) == 0) {
+        const size_t pathBytes = endpoint.size() - 6;
+        if (pathBytes == 0 || pathBytes >= sizeof(sockaddr_un::sun_path)) bad("needs a socket path under 108 bytes");
+        return;
+    }
+    if (endpoint.rfind("tcp://", 0) != 0) bad("is not ipc://PATH or tcp://HOST:PORT");
+    const size_t colon = endpoint.rfind(':');
+    const std::string port = endpoint.substr(colon + 1);
+    const bool digits = !port.empty() && port.size() <= 5 &&
+                        std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (colon <= 6 || (port != "*" && (!digits || std::stoul(port) > 65535)))
+        bad("needs a host and a port in 0..65535 (or *)");
+}
+
+Options parseArgs(int argc, char** argv, FILE* out) {
     Options o;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         auto next = [&]() -> std::string {
-            if (i + 1 >= argc) usage(argv[0]);
+            if (i + 1 >= argc) usageError(argv[0], a + " needs a value");
             return argv[++i];
         };
-        if (a == "--endpoint") o.server.endpoint = next();
-        else if (a == "--idle-timeout") o.server.idleTimeoutSeconds = std::stod(next());
-        else if (a == "--ppid") o.server.parent = static_cast<pid_t>(std::stol(next()));
+        if (a == "--help" || a == "-h") {
+            std::fprintf(out, kUsage, argv[0]);
+            std::exit(0);
+        } else if (a == "--endpoint") {
+            o.server.endpoint = next();
+            checkEndpoint(argv[0], o.server.endpoint);
+        } else if (a == "--waves-dir") o.server.wavesDir = next();
+        else if (a == "--idle-timeout") o.server.idleTimeoutSeconds = parseSeconds(argv[0], a, next());
+        else if (a == "--ppid") o.server.parent = static_cast<pid_t>(parseCount(argv[0], a, next(), 1, INT32_MAX));
         else if (a == "--no-stdin") o.server.watchStdin = false;
         else if (a == "--clock") o.clock = next();
         else if (a == "--reset") o.reset = next();
-        else if (a == "--bench") o.benchCycles = std::stoull(next());
+        else if (a == "--bench") o.benchCycles = parseCount(argv[0], a, next(), 1, kMaxCyclesPerRequest);
         else if (a == "--bind") {
             const std::string spec = next();
             const size_t colon = spec.find(':');
-            if (colon == std::string::npos) usage(argv[0]);
+            if (colon == std::string::npos) usageError(argv[0], "--bind: '" + spec + "' is not kind:prefix");
             o.benchBinds.emplace_back(spec.substr(0, colon), spec.substr(colon + 1));
         } else if (a[0] == '+') {
             continue;  // plusargs are for the model ($test$plusargs)
-        } else usage(argv[0]);
+        } else usageError(argv[0], "unknown option '" + a + "'");
     }
     return o;
 }
@@ -104,7 +154,7 @@ int main(int argc, char** argv) {
     FILE* out = fdopen(dup(STDOUT_FILENO), "w");
     dup2(STDERR_FILENO, STDOUT_FILENO);
 
-    const Options o = parseArgs(argc, argv);
+    const Options o = parseArgs(argc, argv, out);
     installSignalHandlers();
     // Die with the parent; if it already died before prctl took effect, leave now.
     const pid_t parent = o.server.parent != 0 ? o.server.parent : getppid();

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <unordered_set>
 
 const Json* Json::get(const std::string& key) const {
     for (const auto& [k, v] : object)
@@ -161,6 +162,7 @@ private:
     bool parseObject(Json& v, int depth) {
         ++pos_;
         v.type = Json::Type::Object;
+        std::unordered_set<std::string> keys;
         skipSpace();
         if (pos_ < t_.size() && t_[pos_] == '}') return ++pos_, true;
         for (;;) {
@@ -168,6 +170,8 @@ private:
             if (pos_ >= t_.size() || t_[pos_] != '"') return fail("expected a key"), false;
             std::string key;
             if (!parseString(key)) return false;
+            // A repeated key would be read as its first value by get(): refuse it instead.
+            if (!keys.insert(key).second) return fail("duplicate key '" + key + "'"), false;
             skipSpace();
             if (pos_ >= t_.size() || t_[pos_] != ':') return fail("expected ':'"), false;
             ++pos_;

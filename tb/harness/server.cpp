@@ -1,8 +1,15 @@
 #include "server.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <optional>
+#include <poll.h>
+#include <sys/random.h>
 #include <unistd.h>
+#include <unordered_set>
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
@@ -11,8 +18,16 @@
 
 namespace {
 
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
 constexpr int kProtocolVersion = 1;
 constexpr int kPollMillis = 200;  // how often the parent / stop / idle checks run while waiting
+// How often a long step / run looks for reasons to stop (the Sim's watchdog is called far more often).
+constexpr auto kWatchInterval = std::chrono::milliseconds(50);
+// Largest message part accepted: a request's JSON or one frame / transaction is far smaller, and a peer
+// cannot make the harness allocate without bound before its request is even checked.
+constexpr int64_t kMaxMessageBytes = int64_t{64} << 20;
 
 // A `protocol` or `argument` failure: the request did nothing and the reply carries only the error.
 struct RequestError {
@@ -42,6 +57,15 @@ const std::string& stringField(const Json& req, const char* key) {
     return v.string;
 }
 
+// A cycle count, at most kMaxCyclesPerRequest: no request runs unbounded.
+uint64_t cyclesField(const Json& req, const char* key, std::optional<uint64_t> fallback = std::nullopt) {
+    const uint64_t cycles = uintField(req, key, fallback);
+    if (cycles > kMaxCyclesPerRequest)
+        argumentError(std::string("field '") + key + "': at most " + std::to_string(kMaxCyclesPerRequest) +
+                      " cycles per request (split longer runs into several requests)");
+    return cycles;
+}
+
 bool boolField(const Json& req, const char* key, bool fallback) {
     const Json* v = req.get(key);
     if (!v) return fallback;
@@ -51,10 +75,19 @@ bool boolField(const Json& req, const char* key, bool fallback) {
 
 class Server {
 public:
-    explicit Server(Sim& sim) : sim_(sim) {}
+    Server(Sim& sim, std::string secret, fs::path wavesDir)
+        : sim_(sim), secret_(std::move(secret)), wavesDir_(std::move(wavesDir)) {}
 
-    // Handles one request; returns the reply parts (JSON first). Sets `bye` for the bye op.
-    std::vector<zmq::message_t> handle(const std::string& text, std::vector<zmq::message_t>& bins, bool& bye);
+    struct Outcome {
+        bool bye = false;         // the bye op
+        bool authorized = false;  // the request carried the secret
+    };
+    // Handles one request; returns the reply parts (JSON first).
+    std::vector<zmq::message_t> handle(const std::string& text, std::vector<zmq::message_t>& bins, Outcome& outcome);
+
+    const std::string& secret() const { return secret_; }
+    // Why the watchdog stopped the request in progress (the `interrupted` error's message).
+    std::string stopReason;
 
 private:
     struct Failure {
@@ -88,8 +121,12 @@ private:
     std::vector<std::pair<const Port*, Bytes>> pokeList(const Json& values) const;
     void writeValues(JsonWriter& out, const std::vector<const Port*>& ports) const;
     std::vector<Condition> conditions(const Json& until) const;
+    bool authorized(const Json& req) const;
+    fs::path tracePath(const std::string& file) const;
 
     Sim& sim_;
+    const std::string secret_;
+    const fs::path wavesDir_;
     std::vector<zmq::message_t> replyBins_;  // binary parts of the reply being built
 };
 
@@ -114,7 +151,17 @@ Server::Op Server::lookup(const std::string& op, bool& advancesClock) {
     return nullptr;
 }
 
-std::vector<zmq::message_t> Server::handle(const std::string& text, std::vector<zmq::message_t>& bins, bool& bye) {
+// Compares in time independent of where the first difference is.
+bool Server::authorized(const Json& req) const {
+    const Json* given = req.get("secret");
+    if (!given || given->type != Json::Type::String || given->string.size() != secret_.size()) return false;
+    unsigned char diff = 0;
+    for (size_t i = 0; i < secret_.size(); ++i) diff |= static_cast<unsigned char>(given->string[i] ^ secret_[i]);
+    return diff == 0;
+}
+
+std::vector<zmq::message_t> Server::handle(const std::string& text, std::vector<zmq::message_t>& bins,
+                                           Outcome& outcome) {
     Json req;
     Json id;  // null until the request's own id is known
     JsonWriter result;
@@ -127,6 +174,9 @@ std::vector<zmq::message_t> Server::handle(const std::string& text, std::vector<
         if (req.type != Json::Type::Object) protocolError("a request must be a JSON object");
         if (const Json* given = req.get("id"); given && given->isUint()) id = *given;
         else protocolError("field 'id' must be a non-negative integer");
+        if (!authorized(req))
+            throw RequestError{"denied", "missing or wrong secret (the harness prints it on its READY line)"};
+        outcome.authorized = true;
         const std::string& opName = stringField(req, "op");
         bool advancesClock = false;
         const Op op = lookup(opName, advancesClock);
@@ -134,8 +184,13 @@ std::vector<zmq::message_t> Server::handle(const std::string& text, std::vector<
         if (advancesClock && sim_.finished()) {
             failure = Failure{"finished", "the simulation called $finish", ""};
         } else {
+            sim_.clearInterrupted();
+            stopReason.clear();
             failure = (this->*op)(req, bins, result);
-            bye = opName == "bye";
+            outcome.bye = opName == "bye";
+            if (sim_.interrupted())
+                failure = Failure{"interrupted", "stopped after cycle " + std::to_string(sim_.cycle()) + ": " +
+                                                     (stopReason.empty() ? "a signal to stop" : stopReason), ""};
         }
     } catch (const RequestError& e) {
         result = JsonWriter{};
@@ -243,13 +298,13 @@ std::optional<Server::Failure> Server::hello(const Json& req, std::vector<zmq::m
 }
 
 std::optional<Server::Failure> Server::reset(const Json& req, std::vector<zmq::message_t>&, JsonWriter&) {
-    const uint64_t cycles = uintField(req, "cycles", 4);
+    const uint64_t cycles = cyclesField(req, "cycles", 4);
     sim_.reset(cycles, boolField(req, "bfms", true));
     return std::nullopt;
 }
 
 std::optional<Server::Failure> Server::step(const Json& req, std::vector<zmq::message_t>&, JsonWriter& out) {
-    const uint64_t cycles = uintField(req, "cycles", 1);
+    const uint64_t cycles = cyclesField(req, "cycles", 1);
     const Json* pokeSpec = req.get("poke");
     const Json* peekSpec = req.get("peek");
     const auto pokes = pokeSpec ? pokeList(*pokeSpec) : std::vector<std::pair<const Port*, Bytes>>{};
@@ -302,6 +357,11 @@ std::optional<Server::Failure> Server::bind(const Json& req, std::vector<zmq::me
     } else {
         argumentError("unknown BFM kind '" + kind + "'");
     }
+    // Two BFMs driving one port would overwrite each other every cycle.
+    for (const auto& [other, b] : sim_.bfms())
+        for (const Port* p : bfm->driven())
+            if (std::find(b->driven().begin(), b->driven().end(), p) != b->driven().end())
+                argumentError("port '" + p->name + "' is already driven by BFM '" + other + "'");
     out.key("signals").beginArray();
     for (const std::string& s : bfm->signals()) out.value(s);
     out.endArray();
@@ -387,7 +447,7 @@ std::vector<Condition> Server::conditions(const Json& until) const {
 }
 
 std::optional<Server::Failure> Server::run(const Json& req, std::vector<zmq::message_t>&, JsonWriter& out) {
-    const uint64_t maxCycles = uintField(req, "maxCycles");
+    const uint64_t maxCycles = cyclesField(req, "maxCycles");
     const Json* until = req.get("until");
     const std::vector<Condition> conds = until ? conditions(*until) : std::vector<Condition>{};
     std::vector<size_t> met;
@@ -401,12 +461,24 @@ std::optional<Server::Failure> Server::run(const Json& req, std::vector<zmq::mes
     return std::nullopt;
 }
 
+// A trace file inside the waves directory (relative paths are relative to it): a client cannot make the
+// harness write anywhere else, through `..` or a symbolic link either.
+fs::path Server::tracePath(const std::string& file) const {
+    std::error_code err;
+    const fs::path path = fs::weakly_canonical(wavesDir_ / file, err);
+    const auto [inDir, inPath] = std::mismatch(wavesDir_.begin(), wavesDir_.end(), path.begin(), path.end());
+    if (err || inDir != wavesDir_.end() || inPath == path.end())
+        argumentError("trace file '" + file + "' is outside the waves directory " + wavesDir_.string());
+    if (fs::is_symlink(fs::symlink_status(path, err))) argumentError("trace file '" + file + "' is a symbolic link");
+    return path;
+}
+
 std::optional<Server::Failure> Server::trace(const Json& req, std::vector<zmq::message_t>&, JsonWriter&) {
     const Json& file = field(req, "file");
     if (file.type == Json::Type::Null) {
         sim_.traceClose();
     } else if (file.type == Json::Type::String && !file.string.empty()) {
-        sim_.traceOpen(file.string);
+        sim_.traceOpen(tracePath(file.string).string());
     } else {
         protocolError("file must be a path or null");
     }
@@ -438,49 +510,161 @@ std::optional<Server::Failure> Server::bye(const Json&, std::vector<zmq::message
     return std::nullopt;
 }
 
+// A fresh random secret (hex): every request must carry it.
+std::string makeSecret() {
+    uint8_t bytes[16];
+    if (getrandom(bytes, sizeof bytes, 0) != static_cast<ssize_t>(sizeof bytes))
+        throw std::runtime_error(std::string("getrandom: ") + std::strerror(errno));
+    static const char digits[] = "0123456789abcdef";
+    std::string hex;
+    for (const uint8_t b : bytes) (hex += digits[b >> 4]) += digits[b & 15];
+    return hex;
+}
+
+// The default endpoint's directory: created 0700 (mkdtemp), so only this user reaches the socket in it;
+// removed with everything in it when the server returns (or unwinds).
+class PrivateDir {
+public:
+    PrivateDir() = default;
+    PrivateDir(const PrivateDir&) = delete;
+    PrivateDir& operator=(const PrivateDir&) = delete;
+    ~PrivateDir() {
+        std::error_code ignored;
+        if (!path_.empty()) fs::remove_all(path_, ignored);
+    }
+    const std::string& create() {
+        const char* tmp = std::getenv("TMPDIR");
+        std::string templ = std::string(tmp && *tmp ? tmp : "/tmp") + "/ddp-harness-XXXXXX";
+        if (!mkdtemp(templ.data())) throw std::runtime_error("mkdtemp " + templ + ": " + std::strerror(errno));
+        path_ = templ;
+        return path_;
+    }
+
+private:
+    std::string path_;
+};
+
+// Reasons to stop, checked between requests and (through the Sim's watchdog) during long ones: a signal,
+// EOF on stdin, the parent's death; and which client connections have closed (ZeroMQ's monitor events,
+// matched to a request by the file descriptor it arrived on).
+class Lifeline {
+public:
+    Lifeline(const ServerOptions& o, zmq::socket_t& monitor) : o_(o), monitor_(monitor) {}
+
+    // Why the harness must exit now, or empty.
+    std::string exitReason() {
+        if (g_stopRequested) return "a signal to stop";
+        if (o_.parent != 0 && getppid() != o_.parent) return "its parent exited";
+        if (o_.watchStdin && stdinClosed()) return "EOF on stdin";
+        return "";
+    }
+
+    void drainPeers() {
+        zmq::message_t event, address;
+        while (monitor_.recv(event, zmq::recv_flags::dontwait)) {
+            (void)monitor_.recv(address);  // every event has a second part: the endpoint
+            uint16_t kind;
+            uint32_t fd;
+            if (event.size() < 6) continue;
+            std::memcpy(&kind, event.data(), 2);
+            std::memcpy(&fd, static_cast<const char*>(event.data()) + 2, 4);
+            if (kind == ZMQ_EVENT_DISCONNECTED) closed_.insert(static_cast<int>(fd));
+            else closed_.erase(static_cast<int>(fd));  // accepted: a new connection on a reused descriptor
+        }
+    }
+
+    bool closed(int fd) const { return fd >= 0 && closed_.count(fd) > 0; }
+
+private:
+    bool stdinClosed() {
+        if (stdinEof_) return true;
+        pollfd p{STDIN_FILENO, POLLIN, 0};
+        if (poll(&p, 1, 0) <= 0) return false;
+        char buf[256];
+        stdinEof_ = read(STDIN_FILENO, buf, sizeof buf) <= 0;  // what the parent writes is ignored
+        return stdinEof_;
+    }
+
+    const ServerOptions& o_;
+    zmq::socket_t& monitor_;
+    std::unordered_set<int> closed_;
+    bool stdinEof_ = false;
+};
+
 }  // namespace
 
 int serve(Sim& sim, const ServerOptions& options, FILE* out) {
+    PrivateDir privateDir;  // outlives the sockets: it is removed after they closed
+    const std::string endpoint =
+        options.endpoint.empty() ? "ipc://" + privateDir.create() + "/socket" : options.endpoint;
+    std::error_code err;
+    const fs::path wavesDir = fs::weakly_canonical(fs::absolute(options.wavesDir), err);
+    if (err) throw std::runtime_error("waves directory " + options.wavesDir + ": " + err.message());
+    Server server(sim, makeSecret(), wavesDir);
+
     zmq::context_t context;
     zmq::socket_t socket(context, zmq::socket_type::router);
     socket.set(zmq::sockopt::linger, 1000);  // let the last reply (e.g. to bye) go out before exit
-    socket.bind(options.endpoint);
-    std::fprintf(out, "READY %s\n", socket.get(zmq::sockopt::last_endpoint).c_str());
+    socket.set(zmq::sockopt::maxmsgsize, kMaxMessageBytes);
+    if (zmq_socket_monitor(socket.handle(), "inproc://peers", ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED) != 0)
+        throw zmq::error_t();
+    zmq::socket_t monitor(context, zmq::socket_type::pair);
+    monitor.connect("inproc://peers");
+    socket.bind(endpoint);
+    Lifeline life(options, monitor);
+
+    std::fprintf(out, "READY %s %s\n", socket.get(zmq::sockopt::last_endpoint).c_str(), server.secret().c_str());
     std::fflush(out);
 
-    Server server(sim);
-    using Clock = std::chrono::steady_clock;
     auto lastRequest = Clock::now();
+    int requestFd = -1;  // the connection the request in progress came on
+    auto lastWatch = Clock::now();
+    sim.setWatchdog([&] {
+        const auto now = Clock::now();
+        if (now - lastWatch < kWatchInterval) return false;
+        lastWatch = now;
+        server.stopReason = life.exitReason();
+        if (server.stopReason.empty()) {
+            life.drainPeers();
+            if (life.closed(requestFd)) server.stopReason = "the client disconnected";
+        }
+        return !server.stopReason.empty();
+    });
+    struct WatchdogOff {  // the watchdog refers to this frame's locals
+        Sim& sim;
+        ~WatchdogOff() { sim.setWatchdog(nullptr); }
+    } watchdogOff{sim};
+
     for (;;) {
         zmq_pollitem_t items[2] = {{socket.handle(), 0, ZMQ_POLLIN, 0}, {nullptr, STDIN_FILENO, ZMQ_POLLIN, 0}};
         const int rc = zmq_poll(items, options.watchStdin ? 2 : 1, kPollMillis);
         if (rc < 0 && zmq_errno() != EINTR) throw zmq::error_t();
-        if (g_stopRequested) return 0;
-        if (options.parent != 0 && getppid() != options.parent) return 0;
-        if (options.watchStdin && (items[1].revents & (ZMQ_POLLIN | ZMQ_POLLERR))) {
-            char buf[256];
-            if (read(STDIN_FILENO, buf, sizeof buf) <= 0) return 0;  // EOF: our parent let go of us
+        if (!life.exitReason().empty()) return 0;
+        // Only requests with the secret keep the harness alive: a stranger's cannot hold it open.
+        const std::chrono::duration<double> idle = Clock::now() - lastRequest;
+        if (options.idleTimeoutSeconds > 0 && idle.count() > options.idleTimeoutSeconds) {
+            std::fprintf(stderr, "harness: idle for %.0f s, exiting\n", idle.count());
+            return 0;
         }
-        if (!(items[0].revents & ZMQ_POLLIN)) {
-            const std::chrono::duration<double> idle = Clock::now() - lastRequest;
-            if (options.idleTimeoutSeconds > 0 && idle.count() > options.idleTimeoutSeconds) {
-                std::fprintf(stderr, "harness: idle for %.0f s, exiting\n", idle.count());
-                return 0;
-            }
-            continue;
-        }
+        if (!(items[0].revents & ZMQ_POLLIN)) continue;
         std::vector<zmq::message_t> parts;
         if (!zmq::recv_multipart(socket, std::back_inserter(parts), zmq::recv_flags::dontwait)) continue;
-        lastRequest = Clock::now();
         if (parts.size() < 2) continue;  // no JSON part: nothing to answer
+        const auto arrived = Clock::now();
+        life.drainPeers();
+        requestFd = zmq_msg_get(parts[1].handle(), ZMQ_SRCFD);
         zmq::message_t routingId = std::move(parts[0]);
         const std::string text = parts[1].to_string();
         std::vector<zmq::message_t> bins(std::make_move_iterator(parts.begin() + 2),
                                          std::make_move_iterator(parts.end()));
-        bool bye = false;
-        std::vector<zmq::message_t> reply = server.handle(text, bins, bye);
-        reply.insert(reply.begin(), std::move(routingId));
-        zmq::send_multipart(socket, reply);
-        if (bye || g_stopRequested) return 0;
+        Server::Outcome outcome;
+        std::vector<zmq::message_t> reply = server.handle(text, bins, outcome);
+        if (outcome.authorized) lastRequest = arrived;
+        // A client that left gets no reply; the idle timeout then runs from its request.
+        if (!life.closed(requestFd)) {
+            reply.insert(reply.begin(), std::move(routingId));
+            zmq::send_multipart(socket, reply);
+        }
+        if (outcome.bye || !life.exitReason().empty()) return 0;
     }
 }

@@ -16,6 +16,10 @@ constexpr size_t kMaxSimOutput = 64 * 1024;
 
 // Time units per cycle in the trace: clk falls at +5, rises at +10.
 constexpr uint64_t kTicksPerCycle = 10;
+
+// Cycles between two calls of the watchdog: rare enough to cost nothing, often enough to react within
+// milliseconds even on a large top.
+constexpr uint32_t kWatchCycles = 1024;
 }  // namespace
 
 int harnessVprintf(const char* format, va_list args) {
@@ -89,6 +93,15 @@ void Sim::cycleOnce() {
 
 void Sim::settle() { evalAt(ctx_->time()); }
 
+bool Sim::halted() {
+    if (interrupted_) return true;
+    if (g_stopRequested) return interrupted_ = true;
+    if (++sinceWatch_ < kWatchCycles) return false;
+    sinceWatch_ = 0;
+    interrupted_ = watchdog_ && watchdog_();
+    return interrupted_;
+}
+
 uint64_t Sim::step(uint64_t cycles) {
     uint64_t n = 0;
     while (n < cycles && !stopping()) {
@@ -141,7 +154,7 @@ uint64_t Sim::reset(uint64_t cycles, bool clearBfms) {
     if (rst_) writeU64(*rst_, !rstActiveLow_);
     // Assertions during reset are reported, but reset always runs to the end.
     uint64_t n = 0;
-    while (n < cycles && !finished_ && !g_stopRequested) {
+    while (n < cycles && !finished_ && !halted()) {
         cycleOnce();
         ++n;
     }

@@ -3,6 +3,7 @@
 #pragma once
 #include <csignal>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -46,7 +47,15 @@ public:
     const std::string& resetName() const { return resetName_; }
     uint64_t cycle() const { return cycle_; }
 
-    // Each of these stops early at an assertion, $finish or a stop request; they return the cycles run.
+    // Called every few thousand cycles of a step, run or reset; returning true stops it there (the server
+    // checks for signals, stdin EOF, its parent's death and a client that went away).
+    void setWatchdog(std::function<bool()> check) { watchdog_ = std::move(check); }
+    // Whether the watchdog stopped the current request; cleared at the start of each request.
+    bool interrupted() const { return interrupted_; }
+    void clearInterrupted() { interrupted_ = false; }
+
+    // Each of these stops early at an assertion, $finish, a stop request or the watchdog; they return the
+    // cycles run.
     uint64_t step(uint64_t cycles);
     // Runs until any condition holds (checked before the first cycle and after each) or `maxCycles`.
     // `met` receives the indexes of the conditions that hold at the end.
@@ -73,7 +82,8 @@ private:
     void evalAt(uint64_t time);
     void noteEvent();
     bool holds(const Condition& c) const;
-    bool stopping() const { return hasEvent() || g_stopRequested; }
+    bool halted();  // a stop request or the watchdog
+    bool stopping() { return hasEvent() || halted(); }
 
     VerilatedContext* ctx_;
     std::unique_ptr<Model> model_;
@@ -89,4 +99,7 @@ private:
     std::map<std::string, std::unique_ptr<Bfm>> bfms_;
     std::vector<Bfm*> active_;
     std::unique_ptr<VerilatedFstC> tfp_;
+    std::function<bool()> watchdog_;
+    uint32_t sinceWatch_ = 0;
+    bool interrupted_ = false;
 };

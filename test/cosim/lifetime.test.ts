@@ -3,10 +3,11 @@
 
 import { describe, test, expect } from "vitest";
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createInterface } from "node:readline";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { Harness, HarnessError, REPO_ROOT } from "../../src/cosim/index.js";
+import { dirname, join } from "node:path";
+import { buildHarness, Harness, HarnessError, MAX_CYCLES_PER_REQUEST, REPO_ROOT, SECRET_ENV } from "../../src/cosim/index.js";
 
 /** True while `pid` is a live process (a zombie waiting to be reaped counts as gone). */
 function alive(pid: number): boolean {
@@ -31,7 +32,7 @@ describe("harness process lifetime", () => {
     const harness = await Harness.spawn({ top: "tb_passthrough" });
     try {
       const pid = harness.pid!;
-      const long = harness.run(2_000_000_000); // far longer than this test
+      const long = harness.run(MAX_CYCLES_PER_REQUEST); // far longer than this test
       setTimeout(() => process.kill(pid, "SIGKILL"), 200);
       const err = (await long.catch((e: unknown) => e)) as HarnessError;
       expect(err).toBeInstanceOf(HarnessError);
@@ -74,5 +75,65 @@ describe("harness process lifetime", () => {
     expect(alive(harnessPid)).toBe(true);
     child.kill("SIGKILL");
     expect(await waitUntilGone(harnessPid, 3_000)).toBe(true);
+  }, 60_000);
+
+  test("a harness killed outright leaves no private endpoint directory behind", async () => {
+    const harness = await Harness.spawn({ top: "tb_passthrough" });
+    const dir = dirname(harness.endpoint.slice("ipc://".length));
+    expect(existsSync(dir)).toBe(true);
+    process.kill(harness.pid!, "SIGKILL");
+    await expect(harness.status()).rejects.toMatchObject({ kind: "dead" });
+    await harness.close();
+    expect(existsSync(dir)).toBe(false);
+  }, 20_000);
+
+  test("a trace file outside the waves directory is written there and moved into place when it ends", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "cosim-trace-"));
+    const harness = await Harness.spawn({ top: "tb_passthrough", wavesDir: join(dir, "waves") });
+    try {
+      const elsewhere = join(dir, "elsewhere/deeper/t.fst");
+      await harness.trace(elsewhere);
+      await harness.step(20);
+      expect(existsSync(elsewhere)).toBe(false); // still being written, inside the waves directory
+      await harness.trace(join(dir, "waves/inside.fst")); // ends the first trace
+      expect(readFileSync(elsewhere)[0]).toBe(0); // FST header block
+      await harness.step(5);
+      await harness.trace(null);
+      expect(readdirSync(join(dir, "waves"))).toEqual(["inside.fst"]);
+    } finally {
+      await harness.close();
+    }
+  }, 20_000);
+});
+
+describe("connecting to a running harness", () => {
+  test("over TCP with the secret it printed; without it every request is denied", async () => {
+    const binary = await buildHarness({ top: "tb_passthrough" });
+    const child = spawn(binary, ["--endpoint", "tcp://127.0.0.1:*"], { stdio: ["pipe", "pipe", "inherit"] });
+    try {
+      const line = await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once("line", resolve));
+      const [, endpoint, secret] = /^READY (\S+) (\S+)$/.exec(line)!;
+      expect(endpoint).toMatch(/^tcp:\/\/127\.0\.0\.1:\d+$/);
+      const denied = (await Harness.connect(endpoint!).catch((e: unknown) => e)) as HarnessError;
+      expect(denied).toBeInstanceOf(HarnessError);
+      expect(denied.kind).toBe("denied");
+      expect(denied.message).toContain("missing or wrong secret");
+
+      const h = await Harness.connect(endpoint!, { secret: secret! });
+      expect(h.info.top).toBe("tb_passthrough");
+      await h.step(3);
+      await h.close(); // leaves it running
+      process.env[SECRET_ENV] = secret!;
+      try {
+        const again = await Harness.connect(endpoint!);
+        expect((await again.peek(["count"])).count).toBeGreaterThanOrEqual(0n);
+        await again.close();
+      } finally {
+        delete process.env[SECRET_ENV];
+      }
+      expect(child.exitCode).toBeNull();
+    } finally {
+      child.kill("SIGKILL");
+    }
   }, 60_000);
 });

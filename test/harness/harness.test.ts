@@ -315,7 +315,7 @@ describe("tracing and lifetime", () => {
   }
 
   it("trace writes an FST into a new directory and closes it on trace null", async () => {
-    const h = await start(passthrough);
+    const h = await start(passthrough, ["--waves-dir", dir]);
     const file = join(dir, "nested/deeper/a.fst");
     await h.ok(Empty, "trace", { file });
     await h.ok(Empty, "reset");
@@ -332,7 +332,7 @@ describe("tracing and lifetime", () => {
   });
 
   it("SIGTERM exits cleanly with the trace file readable", async () => {
-    const h = await start(passthrough);
+    const h = await start(passthrough, ["--waves-dir", dir]);
     const file = join(dir, "term.fst");
     await h.ok(Empty, "trace", { file });
     await h.ok(Empty, "step", { cycles: 100 });

@@ -8,7 +8,7 @@ import { z } from "zod";
 export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 export const ErrorSchema = z.object({
-  kind: z.enum(["protocol", "argument", "assertion", "finished", "limit"]),
+  kind: z.enum(["protocol", "argument", "assertion", "finished", "limit", "denied", "interrupted"]),
   message: z.string(),
   assertion: z.string().optional(),
 });
@@ -33,8 +33,12 @@ export function buildHarness(top: string, params = ""): string {
   return out.trim();
 }
 
+/** The harness's only stdout line: `READY <endpoint> <secret>`. */
+export const READY_LINE = /^READY ((?:ipc|tcp):\/\/\S+) ([0-9a-f]{32})$/;
+
 export class RawHarness {
   readonly endpoint: string;
+  readonly secret: string;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   stderr = "";
   private nextId = 1;
@@ -42,14 +46,16 @@ export class RawHarness {
   private constructor(
     readonly proc: ChildProcess,
     endpoint: string,
+    secret: string,
     private readonly socket: Dealer,
     exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>,
   ) {
     this.endpoint = endpoint;
+    this.secret = secret;
     this.exited = exited;
   }
 
-  /** Starts the binary and connects once it printed `READY <endpoint>` (its only stdout line). */
+  /** Starts the binary and connects once it printed its READY line. */
   static async start(binary: string, args: string[] = []): Promise<RawHarness> {
     const proc = spawn(binary, args, { stdio: ["pipe", "pipe", "pipe"] });
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
@@ -65,11 +71,11 @@ export class RawHarness {
       }),
       new Promise<never>((_, reject) => setTimeout(() => reject(new Error("no READY within 10 s")), 10_000)),
     ]);
-    const match = /^READY (tcp:\/\/127\.0\.0\.1:\d+)$/.exec(first);
+    const match = READY_LINE.exec(first);
     if (!match) throw new Error(`unexpected first stdout line: ${first}`);
     const socket = new Dealer({ receiveTimeout: 20_000, linger: 0 });
     socket.connect(match[1]!);
-    const h = new RawHarness(proc, match[1]!, socket, exited);
+    const h = new RawHarness(proc, match[1]!, match[2]!, socket, exited);
     proc.stderr?.on("data", (d: Buffer) => (h.stderr += d.toString()));
     h.stderr = stderr;
     return h;
@@ -81,14 +87,14 @@ export class RawHarness {
     return (await this.socket.receive()).map((p) => Buffer.from(p));
   }
 
-  /** Sends `{id, op, ...fields}` plus binary parts; checks the id of the reply. */
+  /** Sends `{id, op, secret, ...fields}` plus binary parts; checks the id of the reply. */
   async request(
     op: string,
     fields: Record<string, unknown> = {},
     bins: Uint8Array[] = [],
   ): Promise<{ reply: Reply; bins: Buffer[] }> {
     const id = this.nextId++;
-    const [json, ...rest] = await this.raw([JSON.stringify({ id, op, ...fields }), ...bins.map((b) => Buffer.from(b))]);
+    const [json, ...rest] = await this.raw([JSON.stringify({ id, op, secret: this.secret, ...fields }), ...bins.map((b) => Buffer.from(b))]);
     const reply = ReplySchema.parse(JSON.parse(json!.toString("utf8")));
     if (reply.id !== id) throw new Error(`reply id ${reply.id} for request ${id}`);
     return { reply, bins: rest };
