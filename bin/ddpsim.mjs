@@ -1,11 +1,8 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI (src/cli/ddpsim.ts) through tsx, from any working directory.
-import { spawnSync } from "node:child_process";
-import { createRequire } from "node:module";
-import { fileURLToPath } from "node:url";
+// Runs the TypeScript CLI (src/cli/ddpsim.ts) in this very process, through tsx's loader: a signal to this
+// PID reaches the CLI itself, which stops and takes its harness processes with it (no child to forward to).
+import { register } from "tsx/esm/api";
 
-const require = createRequire(import.meta.url);
-const tsx = require.resolve("tsx/cli");
-const entry = fileURLToPath(new URL("../src/cli/ddpsim.ts", import.meta.url));
-const r = spawnSync(process.execPath, [tsx, entry, ...process.argv.slice(2)], { stdio: "inherit" });
-process.exit(r.status ?? 1);
+register();
+const { cli } = await import("../src/cli/ddpsim.ts");
+await cli(process.argv.slice(2));

@@ -52,23 +52,38 @@ export async function main(argv: readonly string[], out: (s: string) => void = (
     return await run(rest, out);
   } catch (e) {
     if (e instanceof UsageError) {
-      err(`ddpsim: ${e.message}\nTry 'ddpsim ${COMMANDS[command ?? ""] ? `${command} ` : ""}--help'.`);
+      const lines = e.message.split("\n").map((l) => `ddpsim: ${l}`);
+      err(`${lines.join("\n")}\nTry 'ddpsim ${COMMANDS[command ?? ""] ? `${command} ` : ""}--help'.`);
       return EXIT_USAGE;
     }
     if (e instanceof CliError || e instanceof CaptureError) {
       err(`ddpsim: ${e.message}`);
       return EXIT_FAIL;
     }
-    // Anything else (a harness that would not build or start, a device breaking its contract) is also reported
-    // in one line; DEBUG=1 shows where it came from.
+    // Anything else (a harness that would not build, start or stay alive, a device breaking its contract) is
+    // also reported in one line (a harness error's output tail follows its first line); DEBUG=1 shows it all.
     if (e instanceof Error) {
-      err(`ddpsim: ${e.name}: ${e.message}${process.env.DEBUG ? `\n${e.stack ?? ""}` : ""}`);
+      err(process.env.DEBUG ? `ddpsim: ${e.name}: ${e.message}\n${e.stack ?? ""}` : `ddpsim: ${e.name}: ${e.message.split("\n")[0]}`);
       return EXIT_FAIL;
     }
     throw e;
   }
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  process.exitCode = await main(process.argv.slice(2));
+const STOP_SIGNALS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
+
+/**
+ * ddpsim as a program: main() with the exit status set, and on SIGINT / SIGTERM / SIGHUP one line and exit
+ * 128 + the signal's number at once (exiting kills the harness processes; nothing is left behind).
+ */
+export async function cli(argv: readonly string[]): Promise<void> {
+  for (const [signal, number] of Object.entries(STOP_SIGNALS)) {
+    process.once(signal, () => {
+      console.error(`ddpsim: stopped by ${signal}`);
+      process.exit(128 + number);
+    });
+  }
+  process.exitCode = await main(argv);
 }
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) await cli(process.argv.slice(2));

@@ -205,8 +205,8 @@ export class DdpPorts {
     // is a drain: it runs the tail too).
     if (frames.length > 0 || beats.length === 0) run(TAIL_CYCLES);
     const recvs = [BFM.mon, BFM.ring, BFM.cqe, BFM.dma, BFM.evt].map((n) => h.recv(n));
-    const [mon, ring, cqe, dma, evt] = await Promise.all(recvs);
-    await Promise.all(reqs);
+    // Awaited together: when the harness dies, every request rejects, and none may be left unhandled.
+    const [[mon, ring, cqe, dma, evt]] = await Promise.all([Promise.all(recvs), Promise.all(reqs)]);
 
     const problems: string[] = [];
     const count = (what: string, got: number, want: number) => {
