@@ -5,7 +5,7 @@ import { type RunOptions, RUN_DEFAULTS, RunOptionsSchema, runStack } from "../st
 import type { RunReport } from "../stack/report.js";
 import { BACKENDS } from "../stack/report.js";
 import { RW_MODES, type RwMode } from "../stack/workload.js";
-import { EXIT_FAIL, EXIT_OK, parse, parseChoice, parseInteger, parseRate, parseSize, Progress, UsageError } from "./args.js";
+import { EXIT_FAIL, EXIT_OK, outputFileProblem, parse, parseChoice, parseNumber, parseRate, parseSize, Problems, Progress } from "./args.js";
 import { rememberedCaps, rememberStats } from "./netlink-cmd.js";
 import { formatEthtoolStats } from "./ynl.js";
 
@@ -44,84 +44,118 @@ Device and output:
   -h, --help           this text
 `;
 
-const BLOCK = 512;
-
 /** The options of `ddpsim run`, checked; UsageError on anything wrong. */
 export interface RunArgs {
   options: RunOptions;
   json: boolean;
 }
 
-/** The options of `ddpsim run`, checked; UsageError on anything wrong. */
+const RUN_OPTIONS = {
+  rw: { type: "string" },
+  rwmixread: { type: "string" },
+  bs: { type: "string" },
+  iodepth: { type: "string" },
+  queues: { type: "string" },
+  size: { type: "string" },
+  ios: { type: "string" },
+  hdgst: { type: "boolean" },
+  ddgst: { type: "boolean" },
+  "pdu-size": { type: "string" },
+  "page-size": { type: "string" },
+  mss: { type: "string" },
+  loss: { type: "string" },
+  reorder: { type: "string" },
+  duplicate: { type: "string" },
+  corrupt: { type: "string" },
+  backend: { type: "string" },
+  "clock-mhz": { type: "string" },
+  seed: { type: "string" },
+  waves: { type: "string" },
+  pcap: { type: "string" },
+  "no-baseline": { type: "boolean" },
+  json: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+/** The option a field of RunOptions comes from (for the schema's range errors). */
+const OPTION_OF: Record<string, string> = {
+  seed: "--seed",
+  backend: "--backend",
+  rw: "--rw",
+  rwmixread: "--rwmixread",
+  bs: "--bs",
+  iodepth: "--iodepth",
+  ios: "--ios",
+  queues: "--queues",
+  pduSize: "--pdu-size",
+  pageSize: "--page-size",
+  mss: "--mss",
+  impairments: "--loss + --reorder + --duplicate + --corrupt",
+  "impairments.loss": "--loss",
+  "impairments.reorder": "--reorder",
+  "impairments.duplicate": "--duplicate",
+  "impairments.corrupt": "--corrupt",
+  clockMHz: "--clock-mhz",
+  waves: "--waves",
+  pcap: "--pcap",
+};
+
+const DEFAULT_SIZE = 4 * 1024 * 1024;
+
+/**
+ * The options of `ddpsim run`, checked before any work starts: strings become numbers here, RunOptionsSchema
+ * checks the ranges, and output files must be writable. Every problem is reported (UsageError, a line each).
+ */
 export function parseRunArgs(args: readonly string[], env: NodeJS.ProcessEnv = process.env): RunArgs | "help" {
-  const { values, positionals } = parse(
-    args,
-    {
-      rw: { type: "string" },
-      rwmixread: { type: "string" },
-      bs: { type: "string" },
-      iodepth: { type: "string" },
-      queues: { type: "string" },
-      size: { type: "string" },
-      ios: { type: "string" },
-      hdgst: { type: "boolean" },
-      ddgst: { type: "boolean" },
-      "pdu-size": { type: "string" },
-      "page-size": { type: "string" },
-      mss: { type: "string" },
-      loss: { type: "string" },
-      reorder: { type: "string" },
-      duplicate: { type: "string" },
-      corrupt: { type: "string" },
-      backend: { type: "string" },
-      "clock-mhz": { type: "string" },
-      seed: { type: "string" },
-      waves: { type: "string" },
-      pcap: { type: "string" },
-      "no-baseline": { type: "boolean" },
-      json: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    },
-    true,
-  );
+  const { values, positionals } = parse(args, RUN_OPTIONS, true);
   if (values.help) return "help";
-  if (positionals.length > 0) throw new UsageError(`run: unexpected argument '${positionals[0]}'`);
+  const problems = new Problems();
+  if (positionals.length > 0) problems.add(`run: unexpected argument '${positionals[0]}'`);
   const d = RUN_DEFAULTS;
-  const bs = values.bs === undefined ? d.bs : parseSize("bs", values.bs);
-  if (bs % BLOCK !== 0) throw new UsageError(`--bs: ${bs} is not a multiple of the ${BLOCK}-byte block`);
-  if (values.size !== undefined && values.ios !== undefined) throw new UsageError("give --size or --ios, not both");
-  const size = values.size === undefined ? 4 * 1024 * 1024 : parseSize("size", values.size);
-  const ios = values.ios !== undefined ? parseInteger("ios", values.ios, 1, 1e7) : Math.ceil(size / bs);
-  const rate = (name: "loss" | "reorder" | "duplicate" | "corrupt"): number => (values[name] === undefined ? 0 : parseRate(name, values[name]));
-  const impairments = { loss: rate("loss"), reorder: rate("reorder"), duplicate: rate("duplicate"), corrupt: rate("corrupt") };
-  if (impairments.loss + impairments.reorder + impairments.duplicate + impairments.corrupt > 1) throw new UsageError("--loss + --reorder + --duplicate + --corrupt must be at most 1");
-  const backend = values.backend === undefined ? d.backend : parseChoice("backend", values.backend, BACKENDS);
-  if (values.waves !== undefined && backend !== "rtl") throw new UsageError("--waves needs --backend rtl");
-  const clockMHz = values["clock-mhz"] === undefined ? d.clockMHz : Number(values["clock-mhz"]);
-  if (!(clockMHz > 0) || !Number.isFinite(clockMHz)) throw new UsageError(`--clock-mhz: '${values["clock-mhz"]}' must be a positive number`);
+  // A value that does not parse is noted and replaced by its default, so that the others are still checked.
+  const value = <T>(text: string | undefined, convert: (text: string) => T, fallback: T): T => (text === undefined ? fallback : problems.take(() => convert(text), fallback));
+  const integer = (name: "ios" | "seed" | "rwmixread" | "iodepth" | "queues" | "mss", fallback: number) => value(values[name], (t) => parseNumber(name, t, true), fallback);
+  const size = <F>(name: "bs" | "size" | "pdu-size" | "page-size", fallback: F) => value<number | F>(values[name], (t) => parseSize(name, t), fallback);
+  const rate = (name: "loss" | "reorder" | "duplicate" | "corrupt") => value(values[name], (t) => parseRate(name, t), 0);
+
+  const bs = size("bs", d.bs);
+  if (values.size !== undefined && values.ios !== undefined) problems.add("give --size or --ios, not both");
+  const bytes = size("size", DEFAULT_SIZE);
+  const ios = values.ios === undefined ? Math.ceil(bytes / bs) : integer("ios", d.ios);
+  const pduSize = size("pdu-size", undefined);
+  const pageSize = size("page-size", undefined);
+  for (const name of ["waves", "pcap"] as const) if (values[name] !== undefined) problems.add(outputFileProblem(name, values[name]));
   const options = {
-    seed: values.seed === undefined ? seedFromEnv(env) : parseInteger("seed", values.seed, 0, 0xffffffff),
-    backend,
-    rw: values.rw === undefined ? d.rw : parseChoice<RwMode>("rw", values.rw, RW_MODES),
-    rwmixread: values.rwmixread === undefined ? d.rwmixread : parseInteger("rwmixread", values.rwmixread, 0, 100),
+    seed: values.seed === undefined ? seedFromEnv(env) : integer("seed", 0),
+    backend: value(values.backend, (t) => parseChoice("backend", t, BACKENDS), d.backend),
+    rw: value(values.rw, (t) => parseChoice<RwMode>("rw", t, RW_MODES), d.rw),
+    rwmixread: integer("rwmixread", d.rwmixread),
     bs,
-    iodepth: values.iodepth === undefined ? d.iodepth : parseInteger("iodepth", values.iodepth, 1, 4096),
+    iodepth: integer("iodepth", d.iodepth),
     ios,
-    queues: values.queues === undefined ? d.queues : parseInteger("queues", values.queues, 1, 64),
+    queues: integer("queues", d.queues),
     hdgst: values.hdgst ?? false,
     ddgst: values.ddgst ?? false,
-    ...(values["pdu-size"] === undefined ? {} : { pduSize: parseSize("pdu-size", values["pdu-size"]) }),
-    ...(values["page-size"] === undefined ? {} : { pageSize: parseSize("page-size", values["page-size"]) }),
-    mss: values.mss === undefined ? d.mss : parseInteger("mss", values.mss, 64, 9000),
-    impairments,
-    clockMHz,
+    ...(pduSize === undefined ? {} : { pduSize }),
+    ...(pageSize === undefined ? {} : { pageSize }),
+    mss: integer("mss", d.mss),
+    impairments: { loss: rate("loss"), reorder: rate("reorder"), duplicate: rate("duplicate"), corrupt: rate("corrupt") },
+    clockMHz: value(values["clock-mhz"], (t) => parseNumber("clock-mhz", t, false), d.clockMHz),
     ...(values.waves === undefined ? {} : { waves: values.waves }),
     ...(values.pcap === undefined ? {} : { pcap: values.pcap }),
     baseline: !(values["no-baseline"] ?? false),
   };
   const checked = RunOptionsSchema.safeParse(options);
-  if (!checked.success) throw new UsageError(checked.error.issues.map((i) => `${i.path.join(".") || "run"}: ${i.message}`).join("; "));
-  return { options: checked.data, json: values.json ?? false };
+  if (!checked.success) {
+    for (const issue of checked.error.issues) {
+      const field = issue.path.join(".");
+      // --size reaches the schema as a number of I/Os.
+      const option = field === "ios" && values.size !== undefined ? `--size: ${values.size} is ${ios} I/Os of ${bs} bytes;` : `${OPTION_OF[field] ?? (field || "run")}:`;
+      problems.add(`${option} ${issue.message}`);
+    }
+  }
+  problems.check();
+  return { options: checked.data!, json: values.json ?? false };
 }
 
 const pct = (x: number): string => `${(100 * x).toFixed(1)} %`;

@@ -19,6 +19,8 @@ import { openSession, type SessionConfig } from "./session.js";
 import { type IoProgress, runIo, RW_MODES } from "./workload.js";
 
 const BLOCK = 512;
+/** The namespace of a run: 512 MiB. */
+const NAMESPACE_BLOCKS = 1 << 20;
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
 const rate = z.number().min(0).max(1);
 
@@ -53,8 +55,13 @@ export const RunOptionsSchema = z
     /** Measure the software work without offload on the software receive path (else count it). */
     baseline: z.boolean(),
   })
-  .refine((o) => o.impairments.loss + o.impairments.reorder + o.impairments.duplicate + o.impairments.corrupt <= 1, { message: "loss + reorder + duplicate + corrupt must be at most 1", path: ["impairments"] })
-  .refine((o) => o.waves === undefined || o.backend === "rtl", { message: "waves need the rtl backend", path: ["waves"] });
+  .refine((o) => o.impairments.loss + o.impairments.reorder + o.impairments.duplicate + o.impairments.corrupt <= 1, { message: "must add up to at most 1", path: ["impairments"] })
+  .refine((o) => o.waves === undefined || o.backend === "rtl", { message: "needs the rtl backend", path: ["waves"] })
+  // Each queue keeps its I/Os in its own slots of the namespace, twice its iodepth of them (runIo).
+  .refine((o) => 2 * o.iodepth * o.queues * o.bs <= NAMESPACE_BLOCKS * BLOCK, {
+    message: `bs x iodepth x queues x 2 must fit the ${(NAMESPACE_BLOCKS * BLOCK) >> 20} MiB namespace`,
+    path: ["bs"],
+  });
 export type RunOptions = z.infer<typeof RunOptionsSchema>;
 
 /** The defaults of everything but the seed. */
@@ -80,6 +87,7 @@ function sessionConfig(o: RunOptions): SessionConfig {
   const impaired = Object.values(o.impairments).some((r) => r > 0);
   return {
     seed: o.seed,
+    blocks: NAMESPACE_BLOCKS,
     hdgst: o.hdgst,
     ddgst: o.ddgst,
     queueDepth: o.iodepth,

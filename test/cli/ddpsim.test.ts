@@ -48,7 +48,20 @@ describe("help and usage errors", () => {
     [["run", "--size", "1m", "--ios", "3"], "not both"],
     [["run", "--frobnicate"], "frobnicate"],
     [["run", "--backend", "fpga"], "--backend"],
-    [["run", "--backend", "model", "--waves", "x.fst"], "--waves needs --backend rtl"],
+    [["run", "--backend", "model", "--waves", "x.fst"], "--waves: needs the rtl backend"],
+    // Negative numbers reach the range check (util.parseArgs alone calls them "ambiguous").
+    [["run", "--loss", "-1"], "--loss: '-1' must be a rate in 0..1"],
+    [["run", "--iodepth", "-1"], "--iodepth: Too small"],
+    [["run", "--seed", "-1"], "--seed: Too small"],
+    [["run", "--clock-mhz", "-5"], "--clock-mhz: Too small"],
+    [["run", "--rwmixread=-3"], "--rwmixread: Too small"],
+    [["run", "--bs", "1g"], "--bs: bs x iodepth x queues x 2 must fit the 512 MiB namespace"],
+    [["run", "--bs", "64m", "--queues", "4"], "--bs: bs x iodepth x queues x 2 must fit"],
+    [["run", "--page-size", "3"], "--page-size: Too small"],
+    [["run", "--size", "100000000000000"], "--size: 100000000000000 is 762939454 I/Os of 131072 bytes; Too big"],
+    [["run", "--iodepth", "1.5"], "--iodepth: '1.5' is not an integer"],
+    [["run", "--pcap", "/proc/nope/x.pcap"], "--pcap: cannot write '/proc/nope/x.pcap': no directory /proc/nope"],
+    [["run", "--waves", "/tmp"], "--waves: cannot write '/tmp': it is a directory"],
     [["caps", "set", "--wanted", "tls"], "--wanted"],
     [["caps", "poke"], "unknown operation"],
     [["replay"], "which capture"],
@@ -60,6 +73,18 @@ describe("help and usage errors", () => {
     expect(r.code).toBe(2);
     expect(r.err).toContain(message);
   });
+
+  it("every problem of a command line is reported, one line each, before any work", async () => {
+    // The RTL back end and a long run: were anything started before the checks, this would take minutes.
+    const r = await ddpsim("run", "--ios", "100000", "--loss", "-1", "--bs", "1000", "--rw", "sideways", "--pcap", "/proc/nope/x.pcap", "--queues", "0");
+    expect(r.code).toBe(2);
+    expect(r.out).toBe("");
+    const lines = r.err.split("\n");
+    expect(lines.at(-1)).toBe("Try 'ddpsim run --help'.");
+    const problems = lines.slice(0, -1);
+    expect(problems.every((l) => l.startsWith("ddpsim: "))).toBe(true);
+    for (const option of ["--loss", "--bs", "--rw", "--pcap", "--queues"]) expect(problems.filter((l) => l.startsWith(`ddpsim: ${option}:`)).length, option).toBeGreaterThanOrEqual(1);
+  }, 10_000);
 
   it("the bin wrapper runs the CLI and passes the exit status", () => {
     const bin = fileURLToPath(new URL("../../bin/ddpsim.mjs", import.meta.url));
