@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 NPX   := npx --no-install
 
-.PHONY: help deps run demo test sim lint synth waves bench typecheck clean
+.PHONY: help deps run demo test sim soak lint synth waves bench typecheck clean
 
 help:
 	@echo "make deps            install system packages (Debian) and npm packages; safe to rerun"
@@ -12,6 +12,7 @@ help:
 	@echo "make demo            build the RTL and co-simulate a CRC32C stream against the reference"
 	@echo "make test            the whole suite (typecheck, lint, unit, RTL and end-to-end tests)"
 	@echo "make sim [SHARD=i/n] the RTL regression only"
+	@echo "make soak [FRAMES=n] [SHARD=i/n] [SEED=s] [SCENARIO=seed]  random differential traffic, RTL against the model, on every core"
 	@echo "make lint            verilator --lint-only -Wall over rtl/"
 	@echo "make synth           synthesize every rtl/ module with the pinned Yosys; cells and depth"
 	@echo "make waves TEST=pat  rerun the tests matching pat with FST tracing; prints the files"
@@ -41,6 +42,13 @@ test: typecheck lint
 SIM_ARGS := $(if $(SHARD),--shard=$(SHARD))
 sim:
 	$(NPX) vitest run test/rtl $(SIM_ARGS)
+
+# FRAMES (default 10^6) over all local cores; SHARD=i/n runs the i-th of n parts (one per machine); SEED
+# reproduces a soak, SCENARIO=<seed> one scenario of it alone; WORKERS overrides the number of cores.
+SOAK_ARGS := $(if $(FRAMES),--frames=$(FRAMES)) $(if $(SHARD),--shard=$(SHARD)) $(if $(SEED),--seed=$(SEED)) \
+             $(if $(SCENARIO),--scenario=$(SCENARIO)) $(if $(WORKERS),--workers=$(WORKERS))
+soak:
+	$(NPX) tsx scripts/soak.ts $(SOAK_ARGS)
 
 waves:
 	@test -n "$(TEST)" || { echo "usage: make waves TEST=<test name pattern>"; exit 2; }

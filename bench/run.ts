@@ -7,6 +7,7 @@ import { benchNet } from "./net.js";
 import { benchNvme } from "./nvme.js";
 import { benchOffload } from "./offload.js";
 import { benchResync } from "./resync.js";
+import { benchSoak } from "./soak.js";
 import { benchSynth } from "./synth.js";
 
 const sections: [string, () => Promise<unknown>][] = [
@@ -14,6 +15,7 @@ const sections: [string, () => Promise<unknown>][] = [
   ["Offload block line rate and latency (ddp_top, DATA_W 64)", benchOffload],
   ["End to end: target -> wire -> RTL -> driver -> TCP -> host", benchE2e],
   ["Resync: the loss sweep", () => benchResync({ seed: 1 })],
+  ["Soak: random differential traffic (make soak), one worker per core", () => benchSoak()],
   ["NVMe/TCP codec and CRC32C (TypeScript)", benchNvme],
   ["Network layer (TypeScript)", benchNet],
   ["Synthesis (Yosys, generic gates and 6-input LUTs)", benchSynth],

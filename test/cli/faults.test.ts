@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildHarness } from "../../src/cosim/index.js";
 import { Rng, seedFromEnv } from "../../src/util/rng.js";
 import { ddpsim, tmp } from "./helpers.js";
-import { alive, descendants, waitUntil } from "./processes.js";
+import { alive, descendants, waitUntil } from "../util/processes.js";
 
 const seed = seedFromEnv();
 console.log(`faults.test seed=${seed} (SEED=${seed} to reproduce)`);
