@@ -53,8 +53,9 @@ module ddp_hash #(
   localparam logic [32*IN_W-1:0] MATRIX = key_matrix();
 
   always_comb begin
-    // Final xor 0xFFFFFFFF: the inversion.
-    for (int i = 0; i < 32; i++) hash[i] = ~^(MATRIX[i*IN_W +: IN_W] & {key, 1'b1});
+    // The constant input's column on its own (not a {key, 1} concatenation: that costs Verilator a shift of the
+    // key per bit); the final xor 0xFFFFFFFF is the inversion.
+    for (int i = 0; i < 32; i++) hash[i] = ~(^(MATRIX[i*IN_W + 1 +: KEY_W] & key) ^ MATRIX[i*IN_W]);
   end
 
 `ifndef SYNTHESIS

@@ -17,8 +17,8 @@
 //   its gen can tell a reused slot from the one it knew. A slot id is {bank, row, way} (SLOT_W bits).
 //
 // Each bank is held in RAMs with one read and one write port: a copy per reader (the lookup, the slot read when
-// HAS_RD, the command port), all written together, so the datapath never waits for the command port. Writes are
-// whole rows (the command port read the row it modifies), so no RAM needs write enables per slot.
+// HAS_RD, the command port), all written together, so the datapath never waits for the command port. A write is
+// one slot of one row (a write enable per slot, like byte enables; the sweep writes every slot of its row).
 //
 // Timing. `adv` moves the datapath pipelines (lookup, slot read): their stages, RAM read enables and outputs
 // change only at an edge with adv = 1 ("an advance"), one stage per advance.
@@ -30,8 +30,10 @@
 //   command port: one operation at a time, c_ready high only in the idle state. Every RAM write of an operation
 //     happens at the edge that raises its response (r_valid), so a lookup whose RAM read (its second advance) is
 //     at a later edge sees it; in particular any lookup presented to the port in the cycle r_valid is high, or
-//     later. INSERT / DELETE / FREE answer 4 cycles after acceptance; SCAN reads one row per cycle (2 * ROWS
-//     rows), plus a cycle per slot it drains, then answers r_last.
+//     later. INSERT / DELETE / FREE: r_valid rises at the 4th edge after the accepting one, and c_ready is high
+//     again in that cycle. SCAN reads one row per cycle: its r_last response comes 2 * ROWS + 2 edges after the
+//     accepting one, plus at most one per slot it drains.
+//   Outputs other than lk_out_valid / rd_out_valid / r_valid mean nothing while those are 0.
 // Reset: rst (synchronous) starts a sweep that writes every row FREE / gen 0 / key 0 / val 0 in every copy, one
 // row per cycle (ROWS cycles). `init` is high meanwhile: c_ready is low and lookups whose RAM read falls in the
 // sweep miss; slot reads then return what the RAM holds. RAM contents are not reset otherwise.
@@ -186,7 +188,6 @@ module ddp_hash_table #(
   for (genvar b = 0; b < 2; b++) begin : g_bank
     logic [ROW_BITS-1:0] ram_lk  [ROWS];
     logic [ROW_BITS-1:0] ram_cmd [ROWS];
-    logic [ROW_BITS-1:0] lk_rq, cmd_rq;
 
     always_ff @(posedge clk) begin
       for (int w = 0; w < WAYS; w++) begin
@@ -196,10 +197,8 @@ module ddp_hash_table #(
         end
       end
     end
-    always_ff @(posedge clk) if (lk_re) lk_rq <= ram_lk[lk_addr[b*ROW_W +: ROW_W]];
-    always_ff @(posedge clk) if (cmd_re) cmd_rq <= ram_cmd[cmd_addr[b*ROW_W +: ROW_W]];
-    assign lk_q[b*ROW_BITS +: ROW_BITS]  = lk_rq;
-    assign cmd_q[b*ROW_BITS +: ROW_BITS] = cmd_rq;
+    always_ff @(posedge clk) if (lk_re) lk_q[b*ROW_BITS +: ROW_BITS] <= ram_lk[lk_addr[b*ROW_W +: ROW_W]];
+    always_ff @(posedge clk) if (cmd_re) cmd_q[b*ROW_BITS +: ROW_BITS] <= ram_cmd[cmd_addr[b*ROW_W +: ROW_W]];
   end
 
   // ---------------------------------------------------------------------------------------------------------
@@ -221,11 +220,18 @@ module ddp_hash_table #(
   assign lk_addr = {l1_hash[16 +: ROW_W], l1_hash[0 +: ROW_W]};
   assign lk_re   = adv && l1_valid_q;
 
+  // Here and below, wide logic is computed under the condition that needs it: no cost in gates (the results
+  // are used only then), and Verilator skips it otherwise, which is most of its time per cycle.
   always_comb begin
+    lk_match = '0;
+    lk_found = '0;
+    lk_idx   = '0;
     // Rows read during the sweep may hold anything: no match.
-    lk_match = l2_init_q ? '0 : valid_matches(lk_q, l2_key_q, '1);
-    lk_found = pick(lk_q, lk_match);
-    lk_idx   = encode(lk_match);
+    if (l2_valid_q && !l2_init_q) begin
+      lk_match = valid_matches(lk_q, l2_key_q, '1);
+      lk_found = pick(lk_q, lk_match);
+      lk_idx   = encode(lk_match);
+    end
   end
 
   always_ff @(posedge clk) begin
@@ -265,7 +271,6 @@ module ddp_hash_table #(
 
     for (genvar b = 0; b < 2; b++) begin : g_bank
       logic [ROW_BITS-1:0] ram_rd [ROWS];
-      logic [ROW_BITS-1:0] rd_rq;
 
       always_ff @(posedge clk) begin
         for (int w = 0; w < WAYS; w++) begin
@@ -273,12 +278,14 @@ module ddp_hash_table #(
         end
       end
       always_ff @(posedge clk) begin
-        if (adv && rd_valid && rd_slot[SLOT_W-1] == 1'(b)) rd_rq <= ram_rd[rd_slot[WAY_W +: ROW_W]];
+        if (adv && rd_valid && rd_slot[SLOT_W-1] == 1'(b)) rd_q[b*ROW_BITS +: ROW_BITS] <= ram_rd[rd_slot[WAY_W +: ROW_W]];
       end
-      assign rd_q[b*ROW_BITS +: ROW_BITS] = rd_rq;
     end
 
-    assign rd_found = pick(rd_q, PAIR'(1) << rd1_idx_q);
+    always_comb begin
+      rd_found = '0;
+      if (rd1_valid_q) rd_found = pick(rd_q, PAIR'(1) << rd1_idx_q);
+    end
 
     always_ff @(posedge clk) begin
       if (rst) begin
@@ -347,7 +354,10 @@ module ddp_hash_table #(
 
   // FREE reads the slot's row in both banks; the others their key's rows A and B.
   assign op_addr   = op_q == OP_FREE ? {2{slot_q[WAY_W +: ROW_W]}} : {op_hash[16 +: ROW_W], op_hash[0 +: ROW_W]};
-  assign cmd_match = valid_matches(cmd_q, key_q, mask_q);
+  always_comb begin
+    cmd_match = '0;
+    if (fsm_q == F_CMP || (fsm_q == F_SCAN && sc1_valid_q)) cmd_match = valid_matches(cmd_q, key_q, mask_q);
+  end
 
   // SEL: what the operation does.
   always_comb begin
@@ -388,8 +398,12 @@ module ddp_hash_table #(
 
   // WRITE: the slot after the operation.
   always_comb begin
-    op_old = pick(cmd_q, sel_q);
-    op_idx = encode(sel_q);
+    op_old = '0;
+    op_idx = '0;
+    if (fsm_q == F_WRITE) begin
+      op_old = pick(cmd_q, sel_q);
+      op_idx = encode(sel_q);
+    end
     op_new = op_old;
     if (write_q) begin
       op_new.state = new_state_q;
@@ -423,9 +437,11 @@ module ddp_hash_table #(
     sc_done   = !sc_issue_q && !sc1_valid_q && !sc_emit;
     sc_slot   = '0;
     sc_way    = '0;
-    for (int w = 0; w < WAYS; w++) begin
-      sc_slot = sc_slot | ({SLOT_BITS{sc_pick[w]}} & sc2_row_q[w*SLOT_BITS +: SLOT_BITS]);
-      sc_way  = sc_way | ({WAY_W{sc_pick[w]}} & WAY_W'(w));
+    if (sc_emit) begin
+      for (int w = 0; w < WAYS; w++) begin
+        sc_slot = sc_slot | ({SLOT_BITS{sc_pick[w]}} & sc2_row_q[w*SLOT_BITS +: SLOT_BITS]);
+        sc_way  = sc_way | ({WAY_W{sc_pick[w]}} & WAY_W'(w));
+      end
     end
   end
 

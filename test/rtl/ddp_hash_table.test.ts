@@ -29,6 +29,9 @@ type Cmd =
   | { op: typeof OP.FREE; slot: number }
   | { op: typeof OP.SCAN; pattern: bigint; mask: bigint };
 
+/** Cycles from the edge that accepts an INSERT, DELETE or FREE to the edge that raises its response. */
+const OP_LAT = 4;
+
 const FREE_SLOT: Slot = { state: S.FREE, gen: 0, key: 0n, val: 0n };
 const MISS: LookupResult = { hit: false, slot: 0, gen: 0, val: 0n };
 
@@ -170,7 +173,7 @@ class Bench {
   private readonly lkAsked: LookupJob[] = [];
   private readonly rdAsked: ReadJob[] = [];
   private readonly cmdAsked: CmdJob[] = [];
-  private active: { job: CmdJob; got: Resp[]; planned: Array<{ resp: Resp; change?: [number, Slot] }> } | undefined;
+  private active: { job: CmdJob; got: Resp[]; planned: Array<{ resp: Resp; change?: [number, Slot] }>; accepted: number } | undefined;
 
   constructor(private readonly dut: Dut<Ports>, readonly cfg: Cfg, private readonly rng: Rng) {
     this.model = new Table(cfg);
@@ -195,7 +198,7 @@ class Bench {
     dut.setValue("rd_valid", rd !== undefined);
     dut.setValue("rd_slot", rd?.slot ?? 0);
 
-    if (this.active === undefined && this.cmdAsked.length > 0) this.active = { job: this.cmdAsked.shift()!, got: [], planned: [] };
+    if (this.active === undefined && this.cmdAsked.length > 0) this.active = { job: this.cmdAsked.shift()!, got: [], planned: [], accepted: 0 };
     const presented = this.active !== undefined && this.active.planned.length === 0 && this.active.got.length === 0 ? this.active.job.cmd : undefined;
     const cValid = presented !== undefined && !rng.chance(this.cmdIdle);
     dut.setValue("c_valid", cValid);
@@ -216,7 +219,10 @@ class Bench {
       this.r1 = rd && { job: rd, expect: { ...this.model.slots[rd.slot]! } };
       if (rd !== undefined && rd === this.rdAsked[0]) this.rdAsked.shift();
     }
-    if (cValid && this.ready) this.active!.planned = this.model.plan(presented!);
+    if (cValid && this.ready) {
+      this.active!.planned = this.model.plan(presented!);
+      this.active!.accepted = this.cycle + 1;
+    }
 
     await RisingEdge(dut.clk);
     this.cycle++;
@@ -253,6 +259,11 @@ class Bench {
     expect(got, label).toEqual(next.resp);
     if (next.change) this.model.slots[next.change[0]] = next.change[1];
     active!.got.push(got);
+    // Latency from the accepting edge: INSERT / DELETE / FREE fixed; SCAN a row per cycle, a cycle more at most
+    // per drained slot.
+    const took = this.cycle - active!.accepted;
+    if (active!.job.cmd.op !== OP.SCAN) expect(took, `${label}: cycles`).toBe(OP_LAT);
+    else if (next.resp.last) expect(took - (2 * this.cfg.ROWS + 2), `${label}: cycles beyond 2 * ROWS + 2`).toBeOneOf([...Array(active!.got.length).keys()]);
     if (next.resp.last) {
       active!.job.responses = active!.got;
       this.active = undefined;
