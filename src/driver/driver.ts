@@ -348,7 +348,8 @@ export class NicDriver implements UlpDdpDevOps {
   buildSkb({ ring, cqe }: RxResult): Skb | undefined {
     let f: ParsedFrame;
     try {
-      f = parseFrame(ring.data);
+      // Options are stepped over, as the device does: a malformed one must not stop a frame it placed data of.
+      f = parseFrame(ring.data, { skipTcpOptions: true });
     } catch (e) {
       if (!(e instanceof ParseError) || cqe.hit) throw e;
       return undefined;

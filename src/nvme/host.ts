@@ -23,7 +23,15 @@
 //
 // Observer mode (replaying a capture, src/replay/): the commands are not issued here but learned from the captured
 // host's stream (observeIcReq, observeCommand) and tracked under their own CIDs; everything the queue receives
-// then goes through exactly the receive path above, sk_add, setup, teardown and resync included.
+// then goes through exactly the receive path above, sk_add, setup, teardown and resync included. Any command that
+// moves data controller to host gets a buffer (Linux sets up DDP for it on an I/O queue at io_threshold). The
+// captured host may have gone on where Linux would not, so a protocol error there fails the queue as in Linux (every
+// outstanding command fails, its DDP torn down) and the queue then carries on from the next PDU boundary, which
+// plen gives, as the recovered queue; PDUs of the failed commands that still come are skipped. Only when plen gives
+// no boundary does the queue stay failed. Linux's objections to an ICResp are findings there, not failures.
+//
+// What the controller got wrong without harm (reserved fields, pdo on a PDU without data, ...: pdu.ts) is kept in
+// `findings`; Linux's fatal ones (a digest flag cleared although negotiated, SUCCESS without LAST) fail the queue.
 
 import {
   NVME_TCP_DATA_DIGEST_ENABLE,
@@ -47,11 +55,17 @@ import {
   type DecodeOptions,
   encodePdu,
   c2hHeaderValid,
+  type ICRespPdu,
+  MAX_PDA,
   type Pdu,
   PduError,
+  type PduFinding,
+  type PduFindingCode,
   PduFlags,
   PduType,
   peekPduLengths,
+  pduHeaderFindings,
+  pduHeaderLength,
   type R2TPdu,
 } from "../pdu/pdu.js";
 import {
@@ -102,8 +116,8 @@ export interface HostDdpConfig {
   memory: HostMemory;
   /** This queue's socket as the driver knows it. */
   socket: UlpDdpSocket;
-  /** Size of the pages a read buffer is made of, i.e. of its SGL entries. Default 4096. */
-  pageSize?: number;
+  /** Size of the pages a read buffer is made of, i.e. of its SGL entries (or a rule by transfer length). Default 4096. */
+  pageSize?: number | ((length: number) => number);
 }
 
 export interface HostCounters {
@@ -156,6 +170,38 @@ export interface IoResult {
 /** An outstanding command as it stands (observer mode): what a result will hold, so far. */
 export type CommandState = Omit<IoResult, "status" | "cid">;
 
+/** A command the captured host sent (observer mode), with what the replay learned of its data. */
+export interface ObservedSqe {
+  sqe: Sqe;
+  /** Bytes the command moves controller to host (0: none) and host to controller. */
+  dataIn: number;
+  dataOut: number;
+  /** In-capsule data. */
+  inCapsule?: Uint8Array;
+  /** Bytes of the controller-to-host data kept in the buffer (default all): data beyond is skipped, not an error. */
+  keep?: number;
+}
+
+/**
+ * What a controller got wrong without breaking the protocol, at a PDU's stream offset: a PDU finding, an ICResp
+ * Linux would refuse (observer mode), or data the observer does not keep (ObservedSqe.keep).
+ */
+export interface HostFinding {
+  code: PduFindingCode | "LINUX_REFUSES_ICRESP" | "DATA_NOT_KEPT";
+  /** Offset of the field in the PDU. */
+  offset: number;
+  message: string;
+  /** Stream offset (from the first byte the queue received) of the PDU. */
+  at: number;
+}
+
+/** A protocol error the queue met, at its PDU's stream offset; `recovered` when observer mode carried on. */
+export interface HostErrorRecord {
+  at: number;
+  error: HostProtocolError;
+  recovered: boolean;
+}
+
 /** A fatal error of the queue: the controller broke the protocol (or a PduError's code says how). */
 export class HostProtocolError extends Error {
   override readonly name = "HostProtocolError";
@@ -176,8 +222,10 @@ interface Request {
   purpose: Purpose;
   /** Write source or in-capsule data (empty for reads). */
   buffer: Uint8Array;
-  /** Read destination. */
+  /** Read destination (every command with controller-to-host data). */
   dest: ReadBuffer | undefined;
+  /** Bytes the command may move controller to host; dest may keep fewer (observer mode, see ObservedSqe.keep). */
+  dataIn: number;
   /** Set by a data digest mismatch; overrides the CQE status as in Linux. */
   status: number;
   /** Set up for DDP (req->offloaded). */
@@ -210,7 +258,8 @@ interface DataInProgress {
   crc: number | undefined;
 }
 
-type RxState = "header" | "data" | "ddgst";
+/** "skip": the rest of a PDU that is not received (observer mode: after a protocol error, or data not kept). */
+type RxState = "header" | "data" | "ddgst" | "skip";
 
 /** Host counters, all zero. */
 export function newHostCounters(): HostCounters {
@@ -240,6 +289,12 @@ export class NvmeTcpHost {
   readonly counters: HostCounters = newHostCounters();
   /** Set once the queue failed; every later operation rejects with it. */
   failure: HostProtocolError | undefined;
+  /** Every protocol error met (observer mode recovers from those it can frame past). */
+  readonly errors: HostErrorRecord[] = [];
+  /** What the controller got wrong without harm. */
+  readonly findings: HostFinding[] = [];
+  /** PDUs that came for commands a protocol error had already failed (observer mode). */
+  afterFailure = 0;
   /** The controller id the Connect returned. */
   cntlid: number | undefined;
   /** maxh2cdata from the ICResp. */
@@ -266,6 +321,19 @@ export class NvmeTcpHost {
   private data: DataInProgress | undefined;
   private ddgst = new Uint8Array(DIGEST_LENGTH);
   private ddgstHave = 0;
+  /** Stream offset of the next byte received, of the current PDU's first byte, and its plen once read. */
+  private streamPos = 0;
+  private pduStart = 0;
+  private pduPlen: number | undefined;
+  private skipLeft = 0;
+  /** Observer mode (observeIcReq was called): the captured host's alignment, recovery from protocol errors. */
+  private observing = false;
+  private hpda = 0;
+  /**
+   * Commands a protocol error failed (observer mode), by CID: the data that still comes for them is received into
+   * their buffers (so that the buffers stay comparable and what the NIC placed is counted), nothing completes.
+   */
+  private readonly failed = new Map<number, Request>();
 
   // Offload state (facts 2.7): queue flags OFF_DDP / OFF_DDGST_RX, the threshold, resync_tcp_seq, ddgst valid.
   private offDdp = false;
@@ -276,6 +344,8 @@ export class NvmeTcpHost {
   private ddgstValid = true;
   /** Offloaded requests whose completion waits for ddpTeardownDone. */
   private readonly awaitingTeardown = new Set<Request>();
+  /** Offloaded requests that failed with the queue: their ddpTeardownDone completes nothing. */
+  private readonly abandoned = new Set<Request>();
   /** The callbacks given to sk_add. */
   private readonly ulpOps: UlpDdpUlpOps = {
     resyncRequest: (seq, flags) => {
@@ -284,6 +354,7 @@ export class NvmeTcpHost {
     },
     ddpTeardownDone: (ddpCtx) => {
       const req = ddpCtx as Request;
+      if (this.abandoned.delete(req)) return;
       if (!this.awaitingTeardown.delete(req)) {
         this.fail(new HostProtocolError("DDP", "ddp_teardown_done for a request that is not being torn down"));
         return;
@@ -363,31 +434,37 @@ export class NvmeTcpHost {
 
   // ---- observer mode ----
 
-  /** The captured host's ICReq: its digests are this queue's from now on; the ICResp is expected next. */
-  observeIcReq(ic: { hdgst: boolean; ddgst: boolean }): Promise<void> {
+  /** The captured host's ICReq: its digests and alignment are this queue's from now on; the ICResp comes next. */
+  observeIcReq(ic: { hdgst: boolean; ddgst: boolean; hpda: number }): Promise<void> {
+    this.observing = true;
     this.config.hdgst = ic.hdgst;
     this.config.ddgst = ic.ddgst;
+    this.hpda = Math.min(ic.hpda, MAX_PDA);
     return new Promise<void>((resolve, reject) => {
       this.pendingIc = { resolve, reject };
     });
   }
 
   /**
-   * A command the captured host sent, tracked under its own CID as if this host had sent it: a Read gets a buffer
-   * (set up for DDP as a read issued here would be), a Connect offloads an I/O queue when it completes. `ready`
-   * resolves once the command may be considered sent (after its DDP setup), `done` with its result.
+   * A command the captured host sent, tracked under its own CID as if this host had sent it: one with
+   * controller-to-host data gets a buffer (set up for DDP as a read issued here would be), a Connect offloads an
+   * I/O queue when it completes. `ready` resolves once the command may be considered sent (after its DDP setup),
+   * `done` with its result.
    */
-  observeCommand(sqe: Sqe, inCapsule: Uint8Array = new Uint8Array(0)): { ready: Promise<void>; done: Promise<IoResult>; state: () => CommandState } {
+  observeCommand(c: ObservedSqe): { ready: Promise<void>; done: Promise<IoResult>; state: () => CommandState } {
     let ready: Promise<void> = Promise.resolve();
     let tracked: Request | undefined;
+    const { sqe, dataIn, dataOut } = c;
     const done = new Promise<IoResult & { cqe?: Cqe }>((resolve, reject) => {
       if (this.failure) return reject(this.failure);
-      const purpose: Purpose = sqe.kind === "Connect" ? "connect" : sqe.kind === "Read" ? "read" : sqe.kind === "Write" ? "write" : "other";
-      const length = sqe.kind === "Read" || sqe.kind === "Write" ? sqe.sgl.length : 0;
-      const dest = purpose === "read" ? this.readBuffer(length) : undefined;
-      const buffer = purpose === "write" && inCapsule.length === 0 ? new Uint8Array(length) : inCapsule;
+      const purpose: Purpose = sqe.kind === "Connect" ? "connect" : dataIn > 0 ? "read" : dataOut > 0 ? "write" : "other";
+      const dest = purpose === "read" ? this.readBuffer(Math.min(dataIn, c.keep ?? dataIn)) : undefined;
+      const inCapsule = c.inCapsule ?? new Uint8Array(0);
+      const buffer = purpose === "write" && inCapsule.length === 0 ? new Uint8Array(dataOut) : inCapsule;
       if (sqe.kind === "Connect") this.config.qid = sqe.qid;
-      tracked = { cid: sqeCid(sqe), tag: undefined, purpose, buffer, dest, status: 0, offloaded: false, placed: 0, copied: 0, digest: "none", resolve, reject };
+      const cid = sqeCid(sqe);
+      this.failed.delete(cid);
+      tracked = { cid, tag: undefined, purpose, buffer, dest, dataIn, status: 0, offloaded: false, placed: 0, copied: 0, digest: "none", resolve, reject };
       ready = this.track(tracked);
     });
     const state = (): CommandState => (tracked ? stateOf(tracked) : { data: new Uint8Array(0), placed: 0, copied: 0, digest: "none", offloaded: false });
@@ -411,7 +488,8 @@ export class NvmeTcpHost {
     this.ddpThreshold = limits.ioThreshold;
     if (!limits.fullCcidRange) this.config.cidGeneration = false; // NVME_QUIRK_SKIP_CID_GEN
     const dgst = (this.digests.hdgst ? NVME_TCP_HDR_DIGEST_ENABLE : 0) | (this.digests.ddgst ? NVME_TCP_DATA_DIGEST_ENABLE : 0);
-    const rc = await ddp.netdev.skAdd(ddp.socket, { pfv: 0, cpda: 0, dgst, queueSize: this.config.queueDepth, affinityHint: 0 }, this.ulpOps);
+    // The device checks C2HData pdo against the host's alignment (0 for Linux; a captured host's HPDA).
+    const rc = await ddp.netdev.skAdd(ddp.socket, { pfv: 0, cpda: this.hpda, dgst, queueSize: this.config.queueDepth, affinityHint: 0 }, this.ulpOps);
     if (rc !== 0) return; // the queue runs without offload
     this.offDdp = true;
     this.offDdgstRx = this.digests.ddgst && (caps.active & ULP_DDP_CAP_NVME_TCP_DDGST_RX) !== 0;
@@ -451,7 +529,9 @@ export class NvmeTcpHost {
   /** A read destination: pages in host memory shared with the NIC when offload is configured. */
   private readBuffer(length: number): ReadBuffer {
     const ddp = this.config.ddp;
-    return ddp ? new PagedBuffer(ddp.memory, length, ddp.pageSize ?? 4096) : new PlainBuffer(new Uint8Array(length));
+    if (!ddp) return new PlainBuffer(new Uint8Array(length));
+    const page = typeof ddp.pageSize === "function" ? ddp.pageSize(length) : (ddp.pageSize ?? 4096);
+    return new PagedBuffer(ddp.memory, length, page);
   }
 
   /** Takes a tag (waiting for one when the queue is full), builds the command with its CID and sends it. */
@@ -464,7 +544,7 @@ export class NvmeTcpHost {
         const cid = this.nextCid(tag);
         const sqe = build(cid);
         const pdu: Pdu = inCapsule ? { kind: "CapsuleCmd", sqe, data: buffer } : { kind: "CapsuleCmd", sqe };
-        void this.track({ cid, tag, purpose, buffer, dest, status: 0, offloaded: false, placed: 0, copied: 0, digest: "none", resolve, reject }).then(() => this.sendCommand(pdu));
+        void this.track({ cid, tag, purpose, buffer, dest, dataIn: dest?.length ?? 0, status: 0, offloaded: false, placed: 0, copied: 0, digest: "none", resolve, reject }).then(() => this.sendCommand(pdu));
       };
       const tag = this.freeTags.pop();
       if (tag === undefined) this.waiters.push({ start, reject });
@@ -558,23 +638,32 @@ export class NvmeTcpHost {
 
   /** One fragment; `seq` is its first byte's TCP sequence number (unknown for plain chunks). */
   private consume(frag: SkbFrag, seq: number | undefined, ulpCrc: boolean): void {
-    if (this.failure) return;
-    try {
-      const n = fragLength(frag);
-      let pos = 0;
-      while (pos < n) {
-        const rest = pos === 0 ? frag : sliceFrag(frag, pos, n);
+    const n = fragLength(frag);
+    let pos = 0;
+    while (pos < n && !this.failure) {
+      const rest = pos === 0 ? frag : sliceFrag(frag, pos, n);
+      try {
+        let took: number;
         if (this.state === "header") {
+          if (this.headerHave === 0) {
+            this.pduStart = this.streamPos;
+            this.pduPlen = undefined;
+          }
           if (this.offDdp && seq !== undefined) this.resyncResponse(seqAdd(seq, pos));
-          pos += this.receiveHeader(fragBytes(rest, this.config.ddp?.memory));
+          took = this.takeHeader(fragBytes(rest, this.config.ddp?.memory));
         } else if (this.state === "data") {
-          pos += this.receiveData(rest, ulpCrc);
+          took = this.receiveData(rest, ulpCrc);
+        } else if (this.state === "ddgst") {
+          took = this.receiveDdgst(fragBytes(rest, this.config.ddp?.memory), ulpCrc);
         } else {
-          pos += this.receiveDdgst(fragBytes(rest, this.config.ddp?.memory), ulpCrc);
+          took = this.skip(fragLength(rest));
         }
+        pos += took;
+        this.streamPos += took;
+        if (this.state === "header" && this.headerHave === this.headerWant) this.headerDone();
+      } catch (e) {
+        this.protocolError(e instanceof PduError ? new HostProtocolError(e.code, e.message) : e instanceof HostProtocolError ? e : new HostProtocolError("INTERNAL", String(e)));
       }
-    } catch (e) {
-      this.fail(e instanceof PduError ? new HostProtocolError(e.code, e.message) : e instanceof HostProtocolError ? e : new HostProtocolError("INTERNAL", String(e)));
     }
   }
 
@@ -582,28 +671,34 @@ export class NvmeTcpHost {
     return {
       ...this.digests,
       direction: "C2H",
-      pda: 0,
+      pda: this.hpda,
+      // C2HData is streamed, never buffered whole: no limit on its size.
+      maxDataLength: Number.MAX_SAFE_INTEGER,
       isKnownCid: (cid, kind) => this.isExpected(cid, kind),
     };
   }
 
-  /** Whether a PDU of `kind` may refer to `cid` now (Linux nvme_find_rq plus a type check). */
+  /** Whether a PDU of `kind` may refer to `cid` now (Linux nvme_find_rq plus a type check; a failed command's PDUs are skipped). */
   private isExpected(cid: number, kind: string): boolean {
     const req = this.requests.get(cid);
-    if (!req) return false;
+    if (!req) return this.failed.has(cid);
     if (kind === "C2HData") return req.purpose === "read";
     if (kind === "R2T") return req.purpose === "write";
     return true;
   }
 
-  private receiveHeader(bytes: Uint8Array): number {
+  private takeHeader(bytes: Uint8Array): number {
     const take = Math.min(this.headerWant - this.headerHave, bytes.length);
     this.header.set(bytes.subarray(0, take), this.headerHave);
     this.headerHave += take;
-    if (this.headerHave < this.headerWant) return take;
+    return take;
+  }
 
+  /** The bytes of a header are in: the common header says how much more to read; a whole header is handled. */
+  private headerDone(): void {
     if (this.headerWant === COMMON_HEADER_LENGTH) {
-      // The common header decides how much more to read. Before the ICResp only an ICResp is acceptable.
+      this.pduPlen = framingPlen(this.header);
+      // Before the ICResp only an ICResp is acceptable.
       if (!this.icDone && this.header[0] !== PduType.ICResp) throw new HostProtocolError("BAD_TYPE", `PDU type ${this.header[0]} before ICResp`);
       if (this.icDone && this.header[0] === PduType.ICResp) throw new HostProtocolError("BAD_TYPE", "second ICResp");
       const { headerLength, plen } = peekPduLengths(this.header, this.decodeOptions());
@@ -614,15 +709,13 @@ export class NvmeTcpHost {
         bigger.set(this.header.subarray(0, this.headerHave));
         this.header = bigger;
       }
-      return take;
+      return;
     }
-
     this.counters.pdusReceived++;
     const header = this.header.subarray(0, this.headerWant);
     this.resetHeader();
     if (header[0] === PduType.C2HData) this.startData(header);
     else this.handlePdu(header);
-    return take;
   }
 
   private resetHeader(): void {
@@ -630,11 +723,42 @@ export class NvmeTcpHost {
     this.headerWant = COMMON_HEADER_LENGTH;
   }
 
-  /** Validates a C2HData header (as decodePdu would, without its data) and enters the DATA state. */
+  /** Skips the rest of the current PDU (observer mode). */
+  private skip(n: number): number {
+    const take = Math.min(n, this.skipLeft);
+    this.skipLeft -= take;
+    if (this.skipLeft === 0) this.state = "header";
+    return take;
+  }
+
+  /** Skips what is left of the PDU whose header was just handled. */
+  private skipPdu(): void {
+    this.skipLeft = this.pduStart + this.pduPlen! - this.streamPos;
+    if (this.skipLeft > 0) this.state = "skip";
+  }
+
+  /** Keeps a decoder finding; Linux's fatal ones (facts 1.4: a negotiated digest's flag cleared) fail the queue. */
+  private keepFindings(findings: readonly PduFinding[]): void {
+    for (const f of findings) {
+      if (f.code === "HDGST_FLAG_MISSING" || f.code === "DDGST_FLAG_MISSING") throw new HostProtocolError("BAD_FLAGS", f.message);
+      this.findings.push({ ...f, at: this.pduStart });
+    }
+  }
+
+  /**
+   * Validates a C2HData header (as decodePdu would, without its data) and enters the DATA state: the decoder's
+   * problems and Linux's fatal findings first (each with its own code), then the header-validity rule the NIC
+   * applies too (c2hHeaderValid), which also wants pdo aligned to the host's PDA.
+   */
   private startData(header: Uint8Array): void {
     const v = le(header);
     const hlen = header[2]!;
-    if (!c2hHeaderValid(header, this.digests)) throw new HostProtocolError("BAD_DATAL", `C2HData datal ${v.getUint32(16, true)} inconsistent with plen ${v.getUint32(4, true)}`);
+    const findings = pduHeaderFindings(header, { ...this.digests, pda: this.hpda, maxDataLength: Number.MAX_SAFE_INTEGER });
+    this.keepFindings(findings.filter((f) => f.code !== "SUCCESS_WITHOUT_LAST"));
+    if (!c2hHeaderValid(header, { ...this.digests, cpda: this.hpda })) {
+      const misaligned = findings.some((f) => f.code === "PDO_MISALIGNED");
+      throw new HostProtocolError(misaligned ? "BAD_PDO" : "BAD_HEADER", `C2HData header fails the header-validity rule: ${findings.map((f) => f.message).join("; ") || "digest flags or datal"}`);
+    }
     if (this.digests.hdgst) {
       const expected = crc32c(header.subarray(0, hlen));
       if (readDigest(header, hlen) !== expected) throw new HostProtocolError("HDGST_MISMATCH", "C2HData header digest mismatch");
@@ -644,12 +768,15 @@ export class NvmeTcpHost {
     const datal = v.getUint32(16, true);
     const flags = header[1]!;
     if (!this.isExpected(cid, "C2HData")) throw new HostProtocolError("BAD_CID", `C2HData for command id 0x${cid.toString(16)} which is not an outstanding read`);
-    if (datal === 0) throw new HostProtocolError("BAD_DATAL", "C2HData with no data");
     if ((flags & (PduFlags.DATA_SUCCESS | PduFlags.DATA_LAST)) === PduFlags.DATA_SUCCESS) throw new HostProtocolError("BAD_FLAGS", "SUCCESS without LAST");
-    const req = this.requests.get(cid)!;
-    const length = req.dest!.length;
-    if (datao + datal > length) {
-      throw new HostProtocolError("DATA_OUT_OF_RANGE", `C2HData [${datao}, ${datao + datal}) beyond the ${length}-byte transfer of cid 0x${cid.toString(16)}`);
+    const req = this.requests.get(cid) ?? this.failed.get(cid)!;
+    if (!this.requests.has(cid)) this.afterFailure++;
+    const end = datao + datal;
+    if (end > req.dest!.length) {
+      if (end > req.dataIn) throw new HostProtocolError("DATA_OUT_OF_RANGE", `C2HData [${datao}, ${end}) beyond the ${req.dataIn}-byte transfer of cid 0x${cid.toString(16)}`);
+      // Within the transfer, beyond what this buffer keeps (observer mode): not received.
+      this.findings.push({ code: "DATA_NOT_KEPT", offset: 12, message: `C2HData [${datao}, ${end}) of cid 0x${cid.toString(16)} beyond the ${req.dest!.length} bytes kept of its ${req.dataIn}`, at: this.pduStart });
+      return this.skipPdu();
     }
     this.counters.c2hDataPdus++;
     this.data = { req, datao, datal, at: datao, remaining: datal, flags, crc: undefined };
@@ -752,38 +879,57 @@ export class NvmeTcpHost {
     const d = this.data!;
     this.data = undefined;
     this.state = "header";
-    if (d.flags & PduFlags.DATA_SUCCESS) this.complete(d.req, undefined, 0);
+    if (d.flags & PduFlags.DATA_SUCCESS) this.completion(d.req.cid, undefined, 0);
+  }
+
+  /** A command's completion (CapsuleResp, or C2HData with SUCCESS); one that had failed with the queue just ends. */
+  private completion(cid: number, cqe: Cqe | undefined, status: number): void {
+    const req = this.requests.get(cid);
+    if (req) return this.complete(req, cqe, status);
+    this.failed.delete(cid);
+    this.afterFailure++;
   }
 
   /** A whole PDU without streamed data: ICResp, CapsuleResp, R2T, C2HTermReq. */
   private handlePdu(bytes: Uint8Array): void {
     const decoded = decodePdu(bytes, this.decodeOptions());
     const pdu = decoded.pdu;
+    if (pdu.kind === "ICResp") return this.icResp(pdu, decoded.findings);
+    this.keepFindings(decoded.findings);
     switch (pdu.kind) {
-      case "ICResp": {
-        const want = this.config;
-        if (pdu.hdgstEnable !== want.hdgst || pdu.ddgstEnable !== want.ddgst) throw new HostProtocolError("BAD_ICRESP", "ICResp digests differ from the ICReq");
-        if (pdu.cpda !== 0) throw new HostProtocolError("BAD_ICRESP", `cpda ${pdu.cpda} (Linux accepts only 0)`);
-        this.digests = { hdgst: pdu.hdgstEnable, ddgst: pdu.ddgstEnable };
-        this.maxh2cdata = pdu.maxh2cdata;
-        this.icDone = true;
-        this.pendingIc?.resolve();
-        this.pendingIc = undefined;
-        return;
-      }
-      case "CapsuleResp": {
-        const req = this.requests.get(pdu.cqe.cid)!;
-        this.complete(req, pdu.cqe, pdu.cqe.status);
-        return;
-      }
+      case "CapsuleResp":
+        return this.completion(pdu.cqe.cid, pdu.cqe, pdu.cqe.status);
       case "R2T":
-        this.answerR2T(pdu);
+        if (this.requests.has(pdu.cccid)) this.answerR2T(pdu);
+        else this.afterFailure++;
         return;
       case "C2HTermReq":
         throw new HostProtocolError("C2H_TERM_REQ", `controller terminated the connection: fes ${pdu.fes}, fei ${pdu.fei}`);
       default:
         throw new HostProtocolError("BAD_TYPE", `unexpected ${pdu.kind}`);
     }
+  }
+
+  /**
+   * nvme_tcp_init_connection's checks of the ICResp (facts 1.6): its fields as the spec defines them, digests as
+   * asked, cpda 0. They fail the queue; in observer mode the captured host went on, so they are findings and the
+   * ICResp's digests hold.
+   */
+  private icResp(pdu: ICRespPdu, findings: readonly PduFinding[]): void {
+    const want = this.config;
+    const objections = [
+      ...findings.filter((f) => f.code === "IC_FIELD").map((f) => f.message),
+      ...(pdu.hdgstEnable !== want.hdgst || pdu.ddgstEnable !== want.ddgst ? ["ICResp digests differ from the ICReq"] : []),
+      ...(pdu.cpda !== 0 ? [`cpda ${pdu.cpda} (Linux accepts only 0)`] : []),
+    ];
+    if (objections.length > 0 && !this.observing) throw new HostProtocolError("BAD_ICRESP", objections.join("; "));
+    for (const message of objections) this.findings.push({ code: "LINUX_REFUSES_ICRESP", offset: 0, message, at: this.pduStart });
+    this.keepFindings(findings.filter((f) => f.code !== "IC_FIELD"));
+    this.digests = { hdgst: pdu.hdgstEnable, ddgst: pdu.ddgstEnable };
+    this.maxh2cdata = pdu.maxh2cdata;
+    this.icDone = true;
+    this.pendingIc?.resolve();
+    this.pendingIc = undefined;
   }
 
   /** Sends the requested range of a write's data in H2CData PDUs of at most maxh2cdata bytes. */
@@ -811,22 +957,56 @@ export class NvmeTcpHost {
     ddp.netdev.resync(ddp.socket, pduSeq).catch((e: unknown) => this.fail(new HostProtocolError("DDP", `resync: ${String(e)}`)));
   }
 
+  /**
+   * A protocol error of the controller: Linux fails the queue (nvme_tcp_error_recovery). In observer mode the queue
+   * then carries on from the end of the offending PDU, when its plen can be trusted to say where that is.
+   */
+  private protocolError(error: HostProtocolError): void {
+    const end = this.pduPlen === undefined ? undefined : this.pduStart + this.pduPlen;
+    const recovered = this.observing && end !== undefined && end >= this.streamPos;
+    this.errors.push({ at: this.pduStart, error, recovered });
+    if (!recovered) return this.fail(error);
+    this.failOutstanding(error);
+    this.resetHeader();
+    this.data = undefined;
+    this.skipLeft = end - this.streamPos;
+    this.state = this.skipLeft > 0 ? "skip" : "header";
+  }
+
+  /** Every outstanding command fails; offloaded ones release their DDP mappings (their completions never come now). */
+  private failOutstanding(error: HostProtocolError): void {
+    const ddp = this.config.ddp;
+    for (const req of this.requests.values()) {
+      this.failed.set(req.cid, req);
+      if (req.offloaded && ddp) {
+        this.abandoned.add(req);
+        ddp.netdev.teardown(ddp.socket, { commandId: req.cid, sgl: req.dest!.sgl! }, req).catch(() => undefined);
+      }
+      req.reject(error);
+    }
+    this.requests.clear();
+  }
+
   private fail(error: HostProtocolError): void {
     if (this.failure) return;
     this.failure = error;
     this.pendingIc?.reject(error);
     this.pendingIc = undefined;
-    const ddp = this.config.ddp;
-    for (const req of this.requests.values()) {
-      // The failed queue's requests release their DDP mappings (their completions never come now).
-      if (req.offloaded && ddp) ddp.netdev.teardown(ddp.socket, { commandId: req.cid, sgl: req.dest!.sgl! }, req).catch(() => undefined);
-      req.reject(error);
-    }
-    this.requests.clear();
+    this.failOutstanding(error);
     for (const req of this.awaitingTeardown) req.reject(error);
     this.awaitingTeardown.clear();
     for (const w of this.waiters.splice(0)) w.reject(error);
   }
+}
+
+/**
+ * The plen of a common header when it can be trusted to say where the next PDU starts (observer recovery): it
+ * holds at least its type's header, and a C2HData's pdo (plen < pdo is a lie about the length itself).
+ */
+function framingPlen(h: Uint8Array): number | undefined {
+  const plen = le(h).getUint32(4, true);
+  const holdsHeader = plen >= (pduHeaderLength(h[0]!) ?? COMMON_HEADER_LENGTH);
+  return holdsHeader && (h[0] !== PduType.C2HData || plen >= h[3]!) ? plen : undefined;
 }
 
 function stateOf(req: Request): CommandState {

@@ -2,14 +2,19 @@
 // buggy or malicious peer (facts section 1; public-figures section 6 lists the CVEs behind each check).
 //
 // Layout of every PDU: common header (8 B) + PDU-specific header (hlen - 8) + HDGST (4, optional) + PAD +
-// DATA (from pdo) + DDGST (4, optional). All fields little-endian.
+// DATA (from pdo) + DDGST (4, optional). All fields little-endian. Digests are where the ICReq / ICResp negotiated
+// them, whatever a PDU's flags say (Linux and SPDK read them that way).
 //
-// Error policy (documented choice):
-// - Anything wrong in the header, including a header digest mismatch, throws a PduError: the header cannot be
-//   trusted, so a host must tear the connection down (Linux does).
+// Error policy (documented choice), spec-based and as liberal as framing allows:
+// - What makes the PDU impossible to frame or to trust throws a PduError: an unknown type, a wrong hlen, a plen or
+//   pdo the layout cannot hold, datal against the plen arithmetic (CVE-2023-52454), a header digest mismatch, an
+//   unknown command id. A host must tear the connection down (Linux does).
+// - What real peers get wrong without harm is accepted and reported in `findings`: reserved fields and flag bits
+//   that are set, pdo on a PDU without data (or 0 in front of in-capsule data), a misaligned pdo, digest flags
+//   that disagree with the negotiation, SUCCESS without LAST, ICReq / ICResp values outside the spec. Whether one
+//   of them is fatal is the receiver's policy (the host applies Linux's, src/nvme/host.ts), not the codec's.
 // - A data digest mismatch is reported as `ddgstOk: false`: the framing is still sound, only that command's
 //   data is bad (Linux completes the request with NVME_SC_DATA_XFER_ERROR and carries on).
-// - Reserved bytes are ignored, as Linux and SPDK do.
 
 import { crc32c, DIGEST_LENGTH, readDigest, writeDigest } from "./crc32c.js";
 import { CQE_LENGTH, type Cqe, le, readCqe, readSqe, SQE_LENGTH, type Sqe, sqeCid, writeCqe, writeSqe } from "./sqe.js";
@@ -240,6 +245,28 @@ export class PduError extends Error {
   }
 }
 
+/** What a peer got wrong in a PDU that is still framed and understood (see the error policy above). */
+export type PduFindingCode =
+  | "RESERVED_PDO"
+  | "ICD_PDO_ZERO"
+  | "PDO_MISALIGNED"
+  | "RESERVED_FLAGS"
+  | "HDGST_FLAG_MISSING"
+  | "HDGST_FLAG_UNEXPECTED"
+  | "DDGST_FLAG_MISSING"
+  | "DDGST_FLAG_UNEXPECTED"
+  | "SUCCESS_WITHOUT_LAST"
+  | "ZERO_DATAL"
+  | "RESERVED_FIELD"
+  | "IC_FIELD";
+
+export interface PduFinding {
+  code: PduFindingCode;
+  /** Byte offset of the field from the PDU start. */
+  offset: number;
+  message: string;
+}
+
 interface Problem {
   code: PduErrorCode;
   offset: number;
@@ -264,8 +291,10 @@ export interface DecodeOptions extends DigestOptions {
   pda?: number;
   /** Reject PDUs not sent in this direction (a host expects "C2H"). */
   direction?: Direction;
-  /** Largest acceptable data length of one PDU. Default DEFAULT_MAX_DATA_LENGTH. */
+  /** Largest acceptable data length of one PDU (bytes a receiver would buffer). Default DEFAULT_MAX_DATA_LENGTH. */
   maxDataLength?: number;
+  /** Leave every SQE raw (its meaning depends on the queue: admin and I/O opcodes overlap). */
+  rawSqe?: boolean;
   /** Reject a PDU whose command id this returns false for (e.g. no such command outstanding). */
   isKnownCid?: (cid: number, kind: PduKind) => boolean;
   /** Compute and compare the data digest (default true). An offloaded host may skip it when the NIC checked. */
@@ -308,16 +337,17 @@ interface CommonHeader {
   dataOffset: number;
 }
 
-function carriesData(rule: TypeRule, pdo: number): boolean {
-  return rule.body === "data" || (rule.body === "optional" && pdo !== 0);
+function finding(code: PduFindingCode, offset: number, message: string): PduFinding {
+  return { code, offset, message };
 }
 
 /**
- * Checks the 8-byte common header: type, hlen, digest flags, pdo, plen (the structural checks, which are all the
- * NIC checks); with `strict`, also undefined flag bits, SUCCESS without LAST, direction and the data size limit.
- * Returns the parsed fields or the first problem found.
+ * Checks the 8-byte common header: type, hlen, pdo and plen must give a layout (else the problem); what it gets
+ * wrong without breaking the layout goes to `findings`. The layout follows the negotiated digests: data (a
+ * CapsuleCmd has in-capsule data when plen leaves room for it) starts at pdo, or right after the header when a
+ * CapsuleCmd's pdo is 0.
  */
-function checkCommonHeader(b: Uint8Array, o: DecodeOptions, strict: boolean): CommonHeader | Problem {
+function checkCommonHeader(b: Uint8Array, o: DecodeOptions, findings: PduFinding[]): CommonHeader | Problem {
   const v = le(b);
   const type = b[0]!;
   const flags = b[1]!;
@@ -327,25 +357,24 @@ function checkCommonHeader(b: Uint8Array, o: DecodeOptions, strict: boolean): Co
 
   const rule = RULE_BY_TYPE.get(type);
   if (rule === undefined) return problem("BAD_TYPE", 0, `unknown PDU type 0x${type.toString(16)}`);
-  if (strict && o.direction !== undefined && rule.direction !== o.direction) {
-    return problem("BAD_TYPE", 0, `${rule.kind} is not a ${o.direction} PDU`);
-  }
+  if (o.direction !== undefined && rule.direction !== o.direction) return problem("BAD_TYPE", 0, `${rule.kind} is not a ${o.direction} PDU`);
   if (hlen !== rule.hlen) return problem("BAD_HLEN", 2, `hlen ${hlen} for ${rule.kind}, expected ${rule.hlen}`);
 
-  const hasData = carriesData(rule, pdo);
-  const wantHd = o.hdgst && (rule.flags & HDGST) !== 0;
-  const wantDd = o.ddgst && (rule.flags & DDGST) !== 0 && hasData;
-  if (((flags & HDGST) !== 0) !== wantHd) return problem("BAD_FLAGS", 1, `HDGST flag ${flags & HDGST ? "set" : "clear"} but header digests are ${wantHd ? "on" : "off"} for ${rule.kind}`);
-  if (((flags & DDGST) !== 0) !== wantDd) return problem("BAD_FLAGS", 1, `DDGST flag ${flags & DDGST ? "set" : "clear"} but data digests are ${wantDd ? "on" : "off"} for ${rule.kind}`);
-  if (strict && (flags & ~rule.flags) !== 0) return problem("BAD_FLAGS", 1, `flags 0x${flags.toString(16)} not allowed on ${rule.kind}`);
-  if (strict && (flags & (DATA_LAST | DATA_SUCCESS)) === DATA_SUCCESS) return problem("BAD_FLAGS", 1, "SUCCESS without LAST");
-
-  const hd = wantHd ? DIGEST_LENGTH : 0;
-  const dd = wantDd ? DIGEST_LENGTH : 0;
+  const hd = o.hdgst && (rule.flags & HDGST) !== 0 ? DIGEST_LENGTH : 0;
   const headerEnd = hlen + hd;
+  const hasData = rule.body === "data" || (rule.body === "optional" && plen > headerEnd);
+  const dd = o.ddgst && (rule.flags & DDGST) !== 0 && hasData ? DIGEST_LENGTH : 0;
+  const flag = (bit: number, on: boolean, name: string, what: string): void => {
+    if (((flags & bit) !== 0) === on) return;
+    findings.push(finding(`${name}_FLAG_${on ? "MISSING" : "UNEXPECTED"}` as PduFindingCode, 1, `${name} flag ${on ? "clear" : "set"} on ${rule.kind} but ${what} ${on ? "on" : "off"}`));
+  };
+  flag(HDGST, hd > 0, "HDGST", "header digests are");
+  flag(DDGST, dd > 0, "DDGST", hasData ? "data digests are" : "it has no data, so data digests are");
+  if ((flags & ~rule.flags & ~(HDGST | DDGST)) !== 0) findings.push(finding("RESERVED_FLAGS", 1, `flags 0x${flags.toString(16)}: bits not defined for ${rule.kind}`));
+  if (rule.kind === "C2HData" && (flags & (DATA_LAST | DATA_SUCCESS)) === DATA_SUCCESS) findings.push(finding("SUCCESS_WITHOUT_LAST", 1, "SUCCESS without LAST"));
 
   if (!hasData) {
-    if (pdo !== 0) return problem("BAD_PDO", 3, `pdo ${pdo} on ${rule.kind} without data, expected 0`);
+    if (pdo !== 0) findings.push(finding("RESERVED_PDO", 3, `pdo ${pdo} on ${rule.kind} without data (reserved, 0)`));
     if (rule.body === "error") {
       if (plen < hlen || plen > TERM_REQ_MAX_PLEN) return problem("BAD_PLEN", 4, `plen ${plen} outside ${hlen}..${TERM_REQ_MAX_PLEN} for ${rule.kind}`);
       return { rule, flags, hlen, pdo, plen, hd, dd, dataOffset: hlen, dataLength: plen - hlen };
@@ -354,29 +383,24 @@ function checkCommonHeader(b: Uint8Array, o: DecodeOptions, strict: boolean): Co
     return { rule, flags, hlen, pdo, plen, hd, dd, dataOffset: headerEnd, dataLength: 0 };
   }
 
-  const alignment = pdaAlignment(o.pda ?? 0);
-  if (pdo < headerEnd) return problem("BAD_PDO", 3, `pdo ${pdo} inside the header (hlen ${hlen} + hdgst ${hd})`);
-  if (pdo % alignment !== 0) return problem("BAD_PDO", 3, `pdo ${pdo} not a multiple of the ${alignment}-byte alignment`);
-  if (pdo > plen) return problem("BAD_PDO", 3, `pdo ${pdo} beyond plen ${plen}`);
-  if (plen < pdo + dd) return problem("BAD_PLEN", 4, `plen ${plen} too small for pdo ${pdo} + ddgst ${dd}`);
-  const dataLength = plen - pdo - dd;
-  if (strict && rule.body === "optional" && dataLength === 0) return problem("BAD_PLEN", 4, `${rule.kind} with pdo ${pdo} but no data`);
-  if (strict && dataLength > (o.maxDataLength ?? DEFAULT_MAX_DATA_LENGTH)) {
-    return problem("DATA_LIMIT", 4, `plen ${plen} implies ${dataLength} data bytes, above the limit ${o.maxDataLength ?? DEFAULT_MAX_DATA_LENGTH}`);
+  let dataOffset = pdo;
+  if (pdo === 0 && rule.body === "optional") {
+    findings.push(finding("ICD_PDO_ZERO", 3, `in-capsule data with pdo 0 (taken from the end of the header, byte ${headerEnd})`));
+    dataOffset = headerEnd;
   }
-  return { rule, flags, hlen, pdo, plen, hd, dd, dataOffset: pdo, dataLength };
+  if (dataOffset < headerEnd) return problem("BAD_PDO", 3, `pdo ${pdo} inside the header (hlen ${hlen} + hdgst ${hd})`);
+  if (dataOffset > plen) return problem("BAD_PDO", 3, `pdo ${pdo} beyond plen ${plen}`);
+  if (plen < dataOffset + dd) return problem("BAD_PLEN", 4, `plen ${plen} too small for pdo ${dataOffset} + ddgst ${dd}`);
+  const alignment = pdaAlignment(Math.min(o.pda ?? 0, MAX_PDA));
+  if (pdo !== 0 && pdo % alignment !== 0) findings.push(finding("PDO_MISALIGNED", 3, `pdo ${pdo} not a multiple of the ${alignment}-byte alignment`));
+  const dataLength = plen - dataOffset - dd;
+  const limit = o.maxDataLength ?? DEFAULT_MAX_DATA_LENGTH;
+  if (dataLength > limit) return problem("DATA_LIMIT", 4, `plen ${plen} implies ${dataLength} data bytes, above the limit ${limit}`);
+  return { rule, flags, hlen, pdo, plen, hd, dd, dataOffset, dataLength };
 }
 
 function isProblem(x: CommonHeader | Problem): x is Problem {
   return "code" in x;
-}
-
-/** datal (byte 16) of H2CData / C2HData must match the plen arithmetic (CVE-2023-52454). */
-function checkDatal(b: Uint8Array, ch: CommonHeader): Problem | null {
-  if (ch.rule.body !== "data") return null;
-  const datal = le(b).getUint32(16, true);
-  if (datal !== ch.dataLength) return problem("BAD_DATAL", 16, `datal ${datal} but plen ${ch.plen} - pdo ${ch.pdo} - ddgst ${ch.dd} = ${ch.dataLength}`);
-  return null;
 }
 
 /**
@@ -415,25 +439,44 @@ export function c2hHeaderValid(h: Uint8Array, o: DigestOptions & { cpda?: number
   }
 }
 
-/** Type-specific checks that need the whole header (strict decoding only). */
-function checkFields(b: Uint8Array, ch: CommonHeader, o: DecodeOptions): Problem | null {
+/** Reserved byte ranges of each PDU-specific header: [from, to). */
+const RESERVED: Partial<Record<PduKind, [number, number][]>> = {
+  ICReq: [[16, 128]],
+  ICResp: [[16, 128]],
+  H2CTermReq: [[14, 24]],
+  C2HTermReq: [[14, 24]],
+  H2CData: [[20, 24]],
+  C2HData: [
+    [10, 12],
+    [20, 24],
+  ],
+  R2T: [[20, 24]],
+};
+
+/** Type-specific checks that need the whole header: problems that make it untrustworthy, findings that do not. */
+function checkFields(b: Uint8Array, ch: CommonHeader, o: DecodeOptions, findings: PduFinding[]): Problem | null {
   const v = le(b);
   const kind = ch.rule.kind;
+  for (const [from, to] of RESERVED[kind] ?? []) {
+    const at = b.subarray(from, to).findIndex((x) => x !== 0);
+    if (at >= 0) findings.push(finding("RESERVED_FIELD", from + at, `${kind} reserved byte ${from + at} is 0x${b[from + at]!.toString(16)}`));
+  }
   switch (kind) {
     case "ICReq":
     case "ICResp": {
-      if (v.getUint16(8, true) !== 0) return problem("BAD_FIELD", 8, `pfv ${v.getUint16(8, true)} unsupported`);
-      if (b[10]! > MAX_PDA) return problem("BAD_FIELD", 10, `${kind === "ICReq" ? "hpda" : "cpda"} ${b[10]} above ${MAX_PDA}`);
-      if ((b[11]! & ~3) !== 0) return problem("BAD_FIELD", 11, `undefined digest bits 0x${b[11]!.toString(16)}`);
+      const pda = kind === "ICReq" ? "hpda" : "cpda";
+      if (v.getUint16(8, true) !== 0) findings.push(finding("IC_FIELD", 8, `pfv ${v.getUint16(8, true)} (only 0 is defined)`));
+      if (b[10]! > MAX_PDA) findings.push(finding("IC_FIELD", 10, `${pda} ${b[10]} above ${MAX_PDA}`));
+      if ((b[11]! & ~3) !== 0) findings.push(finding("IC_FIELD", 11, `undefined digest bits 0x${b[11]!.toString(16)}`));
       const maxh2cdata = v.getUint32(12, true);
-      if (kind === "ICResp" && (maxh2cdata % 4 !== 0 || maxh2cdata < 4096)) return problem("BAD_FIELD", 12, `maxh2cdata ${maxh2cdata} not a multiple of 4 >= 4096`);
+      if (kind === "ICResp" && (maxh2cdata % 4 !== 0 || maxh2cdata < 4096)) findings.push(finding("IC_FIELD", 12, `maxh2cdata ${maxh2cdata} not a multiple of 4 >= 4096`));
       return null;
     }
     case "H2CData":
     case "C2HData": {
       const bad = checkDatal(b, ch);
       if (bad) return bad;
-      if (ch.dataLength === 0) return problem("BAD_DATAL", 16, `${kind} with no data`);
+      if (ch.dataLength === 0) findings.push(finding("ZERO_DATAL", 16, `${kind} with no data`));
       return checkCid(v.getUint16(8, true), 8, kind, o);
     }
     case "R2T":
@@ -444,6 +487,13 @@ function checkFields(b: Uint8Array, ch: CommonHeader, o: DecodeOptions): Problem
     default:
       return null;
   }
+}
+
+/** datal (byte 16) of H2CData / C2HData must match the plen arithmetic (CVE-2023-52454). */
+function checkDatal(b: Uint8Array, ch: CommonHeader): Problem | null {
+  const datal = le(b).getUint32(16, true);
+  if (datal !== ch.dataLength) return problem("BAD_DATAL", 16, `datal ${datal} but plen ${ch.plen} - pdo ${ch.dataOffset} - ddgst ${ch.dd} = ${ch.dataLength}`);
+  return null;
 }
 
 function checkCid(cid: number, offset: number, kind: PduKind, o: DecodeOptions): Problem | null {
@@ -476,6 +526,8 @@ export interface DecodedPdu {
   ddgstOk?: boolean;
   /** The received data digest, when the PDU carried one. */
   ddgst?: number;
+  /** What the sender got wrong without breaking the PDU (see the error policy). */
+  findings: PduFinding[];
 }
 
 function fail(p: Problem): never {
@@ -492,22 +544,38 @@ function need(bytes: Uint8Array, n: number, what: string): void {
  */
 export function peekPduLengths(bytes: Uint8Array, o: DecodeOptions): { headerLength: number; plen: number } {
   need(bytes, COMMON_HEADER_LENGTH, "common header");
-  const ch = checkCommonHeader(bytes, o, true);
+  const ch = checkCommonHeader(bytes, o, []);
   if (isProblem(ch)) fail(ch);
   return { headerLength: ch.hlen + ch.hd, plen: ch.plen };
 }
 
 /**
+ * What the sender of a whole header (hlen + HDGST bytes) got wrong without breaking it; throws PduError as
+ * decodePdu would for what breaks it. For receivers that stream the data after the header (a host's C2HData).
+ */
+export function pduHeaderFindings(header: Uint8Array, o: DecodeOptions): PduFinding[] {
+  need(header, COMMON_HEADER_LENGTH, "common header");
+  const findings: PduFinding[] = [];
+  const ch = checkCommonHeader(header, o, findings);
+  if (isProblem(ch)) fail(ch);
+  need(header, ch.hlen, `${ch.rule.kind} header`);
+  const bad = checkFields(header, ch, o, findings);
+  if (bad) fail(bad);
+  return findings;
+}
+
+/**
  * Decodes the PDU at the start of `bytes` (which may hold more after it: `length` says where the next begins).
- * Throws PduError on any invalid header field, header digest mismatch or truncated input. Data fields are
- * views into `bytes`, not copies.
+ * Throws PduError on a PDU that cannot be framed or trusted (see the error policy) or truncated input. Data
+ * fields are views into `bytes`, not copies.
  */
 export function decodePdu(bytes: Uint8Array, o: DecodeOptions): DecodedPdu {
   need(bytes, COMMON_HEADER_LENGTH, "common header");
-  const ch = checkCommonHeader(bytes, o, true);
+  const findings: PduFinding[] = [];
+  const ch = checkCommonHeader(bytes, o, findings);
   if (isProblem(ch)) fail(ch);
   need(bytes, ch.hlen + ch.hd, `${ch.rule.kind} header`);
-  const bad = checkFields(bytes, ch, o);
+  const bad = checkFields(bytes, ch, o, findings);
   if (bad) fail(bad);
   if (ch.hd > 0) {
     const expected = crc32c(bytes.subarray(0, ch.hlen));
@@ -518,12 +586,13 @@ export function decodePdu(bytes: Uint8Array, o: DecodeOptions): DecodedPdu {
 
   const data = bytes.subarray(ch.dataOffset, ch.dataOffset + ch.dataLength);
   const decoded: DecodedPdu = {
-    pdu: readPdu(bytes, ch.rule.kind, data),
+    pdu: readPdu(bytes, ch.rule.kind, data, o.rawSqe ?? false),
     header: { type: ch.rule.type, flags: ch.flags, hlen: ch.hlen, pdo: ch.pdo, plen: ch.plen },
     length: ch.plen,
     dataOffset: ch.dataOffset,
     dataLength: ch.dataLength,
     hasHdgst: ch.hd > 0,
+    findings,
   };
   if (ch.dd > 0) {
     decoded.ddgst = readDigest(bytes, ch.plen - DIGEST_LENGTH);
@@ -544,7 +613,7 @@ function hex32(n: number): string {
   return n.toString(16).padStart(8, "0");
 }
 
-function readPdu(b: Uint8Array, kind: PduKind, data: Uint8Array): Pdu {
+function readPdu(b: Uint8Array, kind: PduKind, data: Uint8Array, rawSqe: boolean): Pdu {
   const v = le(b);
   const flags = b[1]!;
   switch (kind) {
@@ -556,7 +625,7 @@ function readPdu(b: Uint8Array, kind: PduKind, data: Uint8Array): Pdu {
     case "C2HTermReq":
       return { kind, fes: v.getUint16(8, true), fei: v.getUint32(10, true), errorData: data };
     case "CapsuleCmd": {
-      const sqe = readSqe(b.subarray(8, 8 + SQE_LENGTH));
+      const sqe: Sqe = rawSqe ? { kind: "Raw", bytes: b.slice(8, 8 + SQE_LENGTH) } : readSqe(b.subarray(8, 8 + SQE_LENGTH));
       return data.length > 0 ? { kind, sqe, data } : { kind, sqe };
     }
     case "CapsuleResp":

@@ -174,13 +174,16 @@ export function writeSqe(out: Uint8Array, sqe: Sqe): void {
   }
 }
 
-/** Parses a 64-byte SQE; commands other than Read, Write, Connect and Property Get/Set come back as Raw. */
-export function readSqe(bytes: Uint8Array): Sqe {
+/**
+ * Parses a 64-byte SQE; commands other than Read, Write, Connect and Property Get/Set come back as Raw. On an admin
+ * queue (`admin`) opcodes 01h and 02h are Create I/O Submission Queue and Get Log Page, not Write and Read.
+ */
+export function readSqe(bytes: Uint8Array, o: { admin?: boolean } = {}): Sqe {
   if (bytes.length < SQE_LENGTH) throw new RangeError(`readSqe: need ${SQE_LENGTH} bytes, got ${bytes.length}`);
   const v = le(bytes);
   const opcode = v.getUint8(0);
   const cid = v.getUint16(2, true);
-  if (opcode === NvmeOpcode.Read || opcode === NvmeOpcode.Write) {
+  if (!o.admin && (opcode === NvmeOpcode.Read || opcode === NvmeOpcode.Write)) {
     return {
       kind: opcode === NvmeOpcode.Read ? "Read" : "Write",
       cid,
@@ -211,6 +214,76 @@ export function readSqe(bytes: Uint8Array): Sqe {
     }
   }
   return { kind: "Raw", bytes: bytes.slice(0, SQE_LENGTH) };
+}
+
+// ---- the data a command moves ----
+
+/** Admin opcodes whose data length their own fields give (NVMe base specification, admin command set). */
+export const AdminOpcode = { GetLogPage: 0x02, Identify: 0x06 } as const;
+
+/** Identify data structures are 4096 bytes (CNS-independent). */
+export const IDENTIFY_DATA_LENGTH = 4096;
+
+/** Which way a command's data goes: bits 1:0 of the opcode, or of the Fabrics command type (NVMe base, figure "Opcodes"). */
+export type DataDirection = "none" | "h2c" | "c2h" | "bidirectional";
+const DIRECTIONS: readonly DataDirection[] = ["none", "h2c", "c2h", "bidirectional"];
+
+export interface Transfer {
+  direction: DataDirection;
+  /** What the SGL descriptor says, when it is one that carries a length (Data Block, Keyed or Transport Data Block) and that length is not 0. */
+  sglLength: number | undefined;
+  /** What the command's own fields say: Read NLB x LBA size, Identify 4096, Get Log Page NUMD (undefined for others). */
+  fieldLength: number | undefined;
+  /** The larger of the two: a receiver that accepts what either allows. */
+  length: number;
+}
+
+/** SGL descriptor types (identifier bits 7:4) whose bytes 8..11 hold a data length; a Keyed Data Block's is 24 bits. */
+const SGL_DATA_BLOCK = 0x0;
+const SGL_KEYED_DATA_BLOCK = 0x4;
+const SGL_TRANSPORT_DATA_BLOCK = 0x5;
+
+/**
+ * The data a command moves, from its 64 raw bytes: its direction, and its length from the SGL descriptor and from
+ * its own fields. `lbaSize` gives the logical block size of a namespace (for Read). Hosts in the field send SGLs of
+ * length 0, of other types than Linux's, or shorter than the command's fields; the larger length is used.
+ */
+export function sqeTransfer(bytes: Uint8Array, o: { admin: boolean; lbaSize: (nsid: number) => number }): Transfer {
+  const v = le(bytes);
+  const opcode = v.getUint8(0);
+  const direction = DIRECTIONS[(opcode === NvmeOpcode.Fabrics ? v.getUint8(4) : opcode) & 3]!;
+  const type = v.getUint8(39) >>> 4;
+  const raw = type === SGL_KEYED_DATA_BLOCK ? v.getUint32(32, true) & 0xffffff : v.getUint32(32, true);
+  const sglLength = (type === SGL_DATA_BLOCK || type === SGL_KEYED_DATA_BLOCK || type === SGL_TRANSPORT_DATA_BLOCK) && raw > 0 ? raw : undefined;
+  let fieldLength: number | undefined;
+  if (!o.admin && opcode === NvmeOpcode.Read) fieldLength = (v.getUint16(48, true) + 1) * o.lbaSize(v.getUint32(4, true));
+  else if (o.admin && opcode === AdminOpcode.Identify) fieldLength = IDENTIFY_DATA_LENGTH;
+  else if (o.admin && opcode === AdminOpcode.GetLogPage) fieldLength = (v.getUint16(44, true) * 0x10000 + v.getUint16(42, true) + 1) * 4;
+  return { direction, sglLength, fieldLength, length: Math.max(sglLength ?? 0, fieldLength ?? 0) };
+}
+
+/** A command's name for people: the common admin, I/O and Fabrics commands, else its opcode. */
+export function commandName(bytes: Uint8Array, admin: boolean): string {
+  const opcode = bytes[0]!;
+  if (opcode === NvmeOpcode.Fabrics) return FABRICS_NAMES[bytes[4]!] ?? `Fabrics 0x${bytes[4]!.toString(16)}`;
+  return (admin ? ADMIN_NAMES : IO_NAMES)[opcode] ?? `${admin ? "admin" : "I/O"} opcode 0x${opcode.toString(16)}`;
+}
+
+const ADMIN_NAMES: Record<number, string> = { 0x02: "Get Log Page", 0x06: "Identify", 0x09: "Set Features", 0x0a: "Get Features", 0x0c: "Async Event Request", 0x18: "Keep Alive" };
+const IO_NAMES: Record<number, string> = { 0x00: "Flush", 0x01: "Write", 0x02: "Read", 0x05: "Compare", 0x08: "Write Zeroes", 0x09: "Dataset Management" };
+const FABRICS_NAMES: Record<number, string> = { 0x00: "Property Set", 0x01: "Connect", 0x04: "Property Get", 0x05: "Authentication Send", 0x06: "Authentication Receive", 0x08: "Disconnect" };
+
+/**
+ * The logical block size an Identify Namespace data structure (CNS 0) gives for its formatted LBA format (FLBAS
+ * bits 3:0, and 6:5 as the high bits when there are more than 16 formats; LBADS is a power of two), or undefined
+ * when it names none in a sane range (512 bytes to 1 GiB).
+ */
+export function identifyNamespaceLbaSize(data: Uint8Array): number | undefined {
+  if (data.length < 256) return undefined;
+  const flbas = data[26]!;
+  const index = (flbas & 0x0f) | (data[25]! >= 16 ? ((flbas >>> 5) & 3) << 4 : 0);
+  const lbads = data[128 + 4 * index + 2]!;
+  return lbads >= 9 && lbads <= 30 ? 2 ** lbads : undefined;
 }
 
 export function writeCqe(out: Uint8Array, cqe: Cqe): void {

@@ -10,11 +10,35 @@ const count = z.number().int().min(0);
 export const DigestResultSchema = z.enum(["hw-ok", "sw-ok", "bad", "none"]);
 export type DigestResult = z.infer<typeof DigestResultSchema>;
 
+/**
+ * Something the capture, the captured host or the controller got wrong. Findings never fail a replay: it answers
+ * whether the offload (NIC and driver) behaved, whatever its peers did.
+ * capture: the file (snap length, link layer, connections caught mid-stream); host: the captured host's stream
+ * (reserved fields, SGLs, ...); controller: its stream, protocol errors included (Linux fails the queue on those).
+ */
+export const FindingSchema = z.object({
+  /** 1-based frame number of the frame that carries it (null: none known). */
+  frame: count.nullable(),
+  connection: count.nullable(),
+  source: z.enum(["capture", "host", "controller"]),
+  code: z.string(),
+  what: z.string(),
+});
+export type Finding = z.infer<typeof FindingSchema>;
+
 export const ReplayReportSchema = z.object({
   file: z.string(),
+  format: z.enum(["pcap", "pcapng"]),
+  linkTypes: z.array(count),
   backend: BackendSchema,
   port: count,
   frames: count,
+  /** Frames given to the device (every frame but those the hosts sent on the replayed connections). */
+  deviceFrames: count,
+  /** How read buffers were cut into pages (SGL entries). */
+  pages: z.object({ rule: z.enum(["fixed", "fit-sgl-limit"]), maxSgl: count, pageSize: count.nullable() }),
+  /** The logical block size of namespaces no Identify Namespace in the capture describes. */
+  lbaSize: count,
   connections: z.array(
     z.object({
       host: z.string(),
@@ -23,13 +47,21 @@ export const ReplayReportSchema = z.object({
       hdgst: z.boolean(),
       ddgst: z.boolean(),
       offloaded: z.boolean(),
+      /** Set when a protocol error left the queue failed for good (no PDU boundary to carry on from). */
+      failed: z.string().nullable(),
     }),
   ),
+  /** Every command that moves data controller to host (Read, Identify, Get Log Page, ...). */
   reads: z.array(
     z.object({
       connection: count,
       cid: count,
+      command: z.string(),
+      /** Bytes the command may move, and bytes of them kept in its buffer (see ObservedSqe.keep). */
       length: count,
+      kept: count,
+      /** Pages of its buffer (bytes per SGL entry). */
+      pageSize: count,
       /** Set up for DDP (TAG_SETUP accepted). */
       offloaded: z.boolean(),
       placed: count,
@@ -37,9 +69,12 @@ export const ReplayReportSchema = z.object({
       digest: DigestResultSchema,
       /** Completed in the capture (CapsuleResp or SUCCESS). */
       completed: z.boolean(),
+      /** ok, error (an error status or a bad data digest), failed (a protocol error failed the queue), outstanding (the capture ended first). */
+      status: z.enum(["ok", "error", "failed", "outstanding"]),
       sha256: z.string(),
     }),
   ),
+  findings: z.array(FindingSchema),
   stats: StatsReplySchema,
   hardware: z.record(z.string(), count),
   invariants: z.array(InvariantSchema),

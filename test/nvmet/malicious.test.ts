@@ -39,8 +39,18 @@ const hostVerdict: Record<Lie, string> = {
   "bad-hdgst": "HDGST_MISMATCH",
 };
 
-/** The codec's view of the lying PDU alone (no command context, so range and CID lies decode). */
-const codecVerdict: Record<Lie, string> = { ...hostVerdict, "datao-beyond-transfer": "decodes", "unknown-cid": "BAD_CID", "bad-ddgst": "ddgst-bad" };
+/**
+ * The codec's view of the lying PDU alone (no command context, so range and CID lies decode; a misaligned pdo and a
+ * cleared digest flag are findings of a PDU that still frames, the host's policy makes them fatal).
+ */
+const codecVerdict: Record<Lie, string> = {
+  ...hostVerdict,
+  "datao-beyond-transfer": "decodes",
+  "unknown-cid": "BAD_CID",
+  "bad-ddgst": "ddgst-bad",
+  "pdo-misaligned": "finding PDO_MISALIGNED",
+  "wrong-digest-flags": "finding DDGST_FLAG_MISSING",
+};
 
 describe("malicious target", () => {
   for (const lie of LIES) {
@@ -64,7 +74,7 @@ describe("malicious target", () => {
       let verdict: string;
       try {
         const d = decodePdu(bytes, { hdgst: true, ddgst: true, direction: "C2H", isKnownCid: (cid) => cid === readCid });
-        verdict = d.ddgstOk === false ? "ddgst-bad" : "decodes";
+        verdict = d.ddgstOk === false ? "ddgst-bad" : d.findings.length > 0 ? `finding ${d.findings.map((f) => f.code).join(" ")}` : "decodes";
         if (d.pdu.kind === "C2HData" && lie === "datao-beyond-transfer") expect(d.pdu.datao + d.pdu.data.length).toBeGreaterThan(4096);
       } catch (e) {
         if (!(e instanceof PduError)) throw e;

@@ -1,5 +1,6 @@
 // PDU codec: round trips of every type under every digest combination and alignment, plen arithmetic checked
-// independently, every lie of the CVE list rejected with the right code and offset, truncation, mutation fuzz.
+// independently, every lie of the CVE list rejected with the right code and offset, what real peers get wrong
+// without harm accepted as a finding at the right field, truncation, mutation fuzz.
 import { describe, expect, it } from "vitest";
 import {
   dataDigestMatches,
@@ -10,8 +11,10 @@ import {
   type EncodeOptions,
   PduError,
   type PduErrorCode,
+  type PduFindingCode,
   pduHeaderLength,
 } from "../../src/pdu/pdu.js";
+import { sglInCapsule, sglTransport } from "../../src/pdu/sqe.js";
 import { Rng, seedFromEnv } from "../../src/util/rng.js";
 import { ALL_KINDS, randomPdu } from "./gen.js";
 
@@ -41,6 +44,11 @@ function decodeError(bytes: Uint8Array, o: DecodeOptions): PduError {
 function expectReject(bytes: Uint8Array, o: DecodeOptions, code: PduErrorCode, offset: number): void {
   const e = decodeError(bytes, o);
   expect({ code: e.code, offset: e.offset }, e.message).toEqual({ code, offset });
+}
+
+/** The PDU decodes, and its only finding is `code` at `offset`. */
+function expectFinding(bytes: Uint8Array, o: DecodeOptions, code: PduFindingCode, offset: number): void {
+  expect(decodePdu(bytes, o).findings.map((f) => ({ code: f.code, offset: f.offset }))).toEqual([{ code, offset }]);
 }
 
 describe("round trip", () => {
@@ -96,7 +104,7 @@ describe("round trip", () => {
   });
 });
 
-describe("lies are rejected with the field's code and offset", () => {
+describe("lies are rejected with the field's code and offset, harmless mistakes are findings", () => {
   const rng = new Rng(seed + 2);
   const host: DecodeOptions = { hdgst: true, ddgst: true, direction: "C2H" };
   const c2h = (lies: EncodeOptions["lies"], dataLen = 64, pda = 0): Uint8Array =>
@@ -111,14 +119,28 @@ describe("lies are rejected with the field's code and offset", () => {
     expectReject(encodePdu(randomPdu(rng, "ICResp"), { lies: { hlen: 24 } }), host, "BAD_HLEN", 2);
   });
 
-  it("pdo inside the header, misaligned, beyond plen, or set on a PDU without data", () => {
+  it("pdo inside the header or beyond plen", () => {
     expectReject(c2h({ pdo: 24 }), host, "BAD_PDO", 3); // < hlen + HDGST
     expectReject(c2h({ pdo: 0 }), host, "BAD_PDO", 3);
-    expectReject(c2h({ pdo: 30 }), host, "BAD_PDO", 3); // not a multiple of 4
-    expectReject(c2h({ pdo: 28 }, 64, 3), { ...host, pda: 3 }, "BAD_PDO", 3); // hpda 3: 16-byte alignment
     expectReject(c2h({ pdo: 252 }, 8), host, "BAD_PDO", 3); // beyond plen 44
-    expectReject(encodePdu({ kind: "CapsuleResp", cqe: { result: 0n, sqHead: 0, sqId: 0, cid: 1, status: 0 } }, { hdgst: true, lies: { pdo: 28 } }), host, "BAD_PDO", 3);
-    expectReject(encodePdu({ kind: "C2HTermReq", fes: 1, fei: 0, errorData: new Uint8Array(8) }, { lies: { pdo: 24 } }), host, "BAD_PDO", 3);
+    // A pdo that moves the data without moving it on the wire breaks the datal arithmetic.
+    expectReject(c2h({ pdo: 32 }), host, "BAD_DATAL", 16);
+  });
+
+  it("misaligned pdo, pdo on a PDU without data, in-capsule data with pdo 0: findings, the PDU still decodes", () => {
+    expectFinding(c2h({}, 64, 0), { ...host, pda: 3 }, "PDO_MISALIGNED", 3); // pdo 28, hpda 3 asks for 16-byte alignment
+    expectFinding(encodePdu({ kind: "CapsuleResp", cqe: { result: 0n, sqHead: 0, sqId: 0, cid: 1, status: 0 } }, { hdgst: true, lies: { pdo: 28 } }), host, "RESERVED_PDO", 3);
+    expectFinding(encodePdu({ kind: "C2HTermReq", fes: 1, fei: 0, errorData: new Uint8Array(8) }, { lies: { pdo: 24 } }), host, "RESERVED_PDO", 3);
+    // A Python host's capsules: pdo 72 on commands without data (truenas_pynvmeof_client, client.py).
+    const read = { kind: "CapsuleCmd", sqe: { kind: "Read", cid: 1, nsid: 1, slba: 0n, nlb: 7, sgl: sglTransport(4096) } } as const;
+    const controller: DecodeOptions = { hdgst: false, ddgst: false, direction: "H2C" };
+    expectFinding(encodePdu(read, { lies: { pdo: 72 } }), controller, "RESERVED_PDO", 3);
+    // A Go host's Connect: 1024 bytes in the capsule behind pdo 0 (LightBitsLabs discovery-client, createTCPHeader).
+    const data = rng.bytes(1024);
+    const connect = encodePdu({ kind: "CapsuleCmd", sqe: { kind: "Connect", cid: 1, recfmt: 0, qid: 0, sqsize: 31, cattr: 0, kato: 0, sgl: sglInCapsule(1024) }, data }, { lies: { pdo: 0 } });
+    expectFinding(connect, controller, "ICD_PDO_ZERO", 3);
+    const d = decodePdu(connect, controller);
+    expect(d.pdu.kind === "CapsuleCmd" && Array.from(d.pdu.data ?? [])).toEqual(Array.from(data));
   });
 
   it("plen too small, too large, or over the data limit", () => {
@@ -132,24 +154,24 @@ describe("lies are rejected with the field's code and offset", () => {
     expectReject(encodePdu(randomPdu(rng, "ICResp"), { lies: { plen: 132 } }), host, "BAD_PLEN", 4);
   });
 
-  it("datal inconsistent with plen (CVE-2023-52454), and datal 0", () => {
+  it("datal inconsistent with plen (CVE-2023-52454); datal 0 is a finding", () => {
     for (const datal of [63, 65, 0, 0xffffffff, 1 << 20]) expectReject(c2h({ datal }), host, "BAD_DATAL", 16);
     const h2c = encodePdu({ kind: "H2CData", cccid: 1, ttag: 0, datao: 0, last: true, data: new Uint8Array(16) }, { ddgst: true, lies: { datal: 17 } });
     expectReject(h2c, { hdgst: false, ddgst: true, direction: "H2C" }, "BAD_DATAL", 16);
     const empty = encodePdu({ kind: "C2HData", cccid: 1, datao: 0, last: true, success: false, data: new Uint8Array(0) }, {});
-    expectReject(empty, { hdgst: false, ddgst: false }, "BAD_DATAL", 16);
+    expectFinding(empty, { hdgst: false, ddgst: false }, "ZERO_DATAL", 16);
   });
 
-  it("flags: digests not as negotiated, SUCCESS without LAST, undefined bits", () => {
-    expectReject(c2h({ flags: 0x06 }), host, "BAD_FLAGS", 1); // HDGST missing
-    expectReject(c2h({ flags: 0x05 }), host, "BAD_FLAGS", 1); // DDGST missing
-    expectReject(c2h({ flags: 0x0b }), host, "BAD_FLAGS", 1); // SUCCESS without LAST
-    expectReject(c2h({ flags: 0x17 }), host, "BAD_FLAGS", 1); // undefined bit 4
-    expectReject(encodePdu({ kind: "R2T", cccid: 1, ttag: 0, r2to: 0, r2tl: 8 }, { hdgst: true, lies: { flags: 0x03 } }), host, "BAD_FLAGS", 1);
-    expectReject(encodePdu({ kind: "R2T", cccid: 1, ttag: 0, r2to: 0, r2tl: 8 }, { hdgst: true, lies: { flags: 0x05 } }), host, "BAD_FLAGS", 1); // LAST on R2T
-    expectReject(encodePdu({ kind: "C2HTermReq", fes: 1, fei: 0, errorData: new Uint8Array(0) }, { lies: { flags: 0x01 } }), host, "BAD_FLAGS", 1);
-    // Digests on when the receiver negotiated none.
-    expectReject(c2h({}), { hdgst: false, ddgst: false }, "BAD_FLAGS", 1);
+  it("flags: digests not as negotiated, SUCCESS without LAST, undefined bits are findings (the layout follows the negotiation)", () => {
+    expectFinding(c2h({ flags: 0x06 }), host, "HDGST_FLAG_MISSING", 1);
+    expectFinding(c2h({ flags: 0x05 }), host, "DDGST_FLAG_MISSING", 1);
+    expectFinding(c2h({ flags: 0x0b }), host, "SUCCESS_WITHOUT_LAST", 1);
+    expectFinding(c2h({ flags: 0x17 }), host, "RESERVED_FLAGS", 1); // undefined bit 4
+    expectFinding(encodePdu({ kind: "R2T", cccid: 1, ttag: 0, r2to: 0, r2tl: 8 }, { hdgst: true, lies: { flags: 0x03 } }), host, "DDGST_FLAG_UNEXPECTED", 1);
+    expectFinding(encodePdu({ kind: "R2T", cccid: 1, ttag: 0, r2to: 0, r2tl: 8 }, { hdgst: true, lies: { flags: 0x05 } }), host, "RESERVED_FLAGS", 1); // LAST on R2T
+    expectFinding(encodePdu({ kind: "C2HTermReq", fes: 1, fei: 0, errorData: new Uint8Array(0) }, { lies: { flags: 0x01 } }), host, "HDGST_FLAG_UNEXPECTED", 1);
+    // Digests on the wire when the receiver negotiated none: the digest bytes are then data, against datal.
+    expectReject(c2h({}), { hdgst: false, ddgst: false }, "BAD_DATAL", 16);
   });
 
   it("unknown types and PDUs in the wrong direction", () => {
@@ -179,17 +201,26 @@ describe("lies are rejected with the field's code and offset", () => {
     expect(decodePdu(encodePdu({ kind: "R2T", cccid: 1, ttag: 0, r2to: 0, r2tl: 4 }, {}), { hdgst: false, ddgst: false, isKnownCid: known }).pdu.kind).toBe("R2T");
   });
 
-  it("ICResp / ICReq / R2T field values", () => {
+  it("ICResp / ICReq values outside the spec are findings; an R2T of 0 bytes is refused", () => {
     const ic = { kind: "ICResp", pfv: 0, cpda: 0, hdgstEnable: false, ddgstEnable: false, maxh2cdata: 8192 } as const;
     const none = { hdgst: false, ddgst: false };
-    expectReject(encodePdu({ ...ic, pfv: 1 }), none, "BAD_FIELD", 8);
-    expectReject(encodePdu({ ...ic, cpda: 32 }), none, "BAD_FIELD", 10);
-    expectReject(encodePdu({ ...ic, maxh2cdata: 4094 }), none, "BAD_FIELD", 12);
-    expectReject(encodePdu({ ...ic, maxh2cdata: 8190 }), none, "BAD_FIELD", 12);
+    expectFinding(encodePdu({ ...ic, pfv: 1 }), none, "IC_FIELD", 8);
+    expectFinding(encodePdu({ ...ic, cpda: 32 }), none, "IC_FIELD", 10);
+    expectFinding(encodePdu({ ...ic, maxh2cdata: 4094 }), none, "IC_FIELD", 12);
+    expectFinding(encodePdu({ ...ic, maxh2cdata: 8190 }), none, "IC_FIELD", 12);
     const icreq = encodePdu({ kind: "ICReq", pfv: 0, hpda: 0, hdgstEnable: false, ddgstEnable: false, maxr2t: 0 });
     icreq[11] = 0x04;
-    expectReject(icreq, none, "BAD_FIELD", 11);
+    expectFinding(icreq, none, "IC_FIELD", 11);
     expectReject(encodePdu({ kind: "R2T", cccid: 1, ttag: 0, r2to: 0, r2tl: 0 }), none, "BAD_FIELD", 16);
+  });
+
+  it("reserved bytes that are set: a finding at the first one", () => {
+    const none = { hdgst: false, ddgst: false };
+    const at = (bytes: Uint8Array, i: number): Uint8Array => bytes.map((b, k) => (k === i ? 0x5a : b));
+    expectFinding(at(encodePdu({ kind: "C2HData", cccid: 1, datao: 0, last: true, success: false, data: rng.bytes(8) }), 11), none, "RESERVED_FIELD", 11);
+    expectFinding(at(encodePdu({ kind: "R2T", cccid: 1, ttag: 0, r2to: 0, r2tl: 8 }), 22), none, "RESERVED_FIELD", 22);
+    expectFinding(at(encodePdu(randomPdu(rng, "ICReq")), 100), { ...none, direction: "H2C" }, "RESERVED_FIELD", 100);
+    expectFinding(at(encodePdu({ kind: "C2HTermReq", fes: 1, fei: 0, errorData: new Uint8Array(0) }), 14), none, "RESERVED_FIELD", 14);
   });
 });
 
