@@ -1,5 +1,6 @@
 // A raw ZeroMQ DEALER client for testing the C++ harness on its own (independent of src/cosim).
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { rmSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { Dealer } from "zeromq";
@@ -111,10 +112,18 @@ export class RawHarness {
     this.proc.stdin?.end();
   }
 
+  /** Ends the harness (EOF on stdin, SIGKILL if it does not go), and its private endpoint directory with it. */
   async stop(): Promise<void> {
     this.socket.close();
-    if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill("SIGKILL");
-    await this.exited;
+    if (this.proc.exitCode === null && this.proc.signalCode === null) {
+      this.closeStdin();
+      const killer = setTimeout(() => this.proc.kill("SIGKILL"), 2_000);
+      await this.exited;
+      clearTimeout(killer);
+    }
+    // A harness killed outright (here or by a test) cannot remove it itself.
+    const privateDir = /^ipc:\/\/(.*\/ddp-harness-[^/]+)\/socket$/.exec(this.endpoint)?.[1];
+    if (privateDir !== undefined) rmSync(privateDir, { recursive: true, force: true });
   }
 }
 
