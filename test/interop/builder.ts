@@ -108,8 +108,17 @@ export class TcpConversation {
     this.ack("host");
   }
 
-  /** `bytes` from `side` in full segments (the last one short, with PSH), then the peer's acknowledgment. */
-  send(side: Side, bytes: Uint8Array): void {
+  /**
+   * `bytes` from `side` in full segments (the last one short, with PSH), then the peer's acknowledgment; with
+   * `stallAfter`, the peer's window closes after that many bytes (zeroWindow) before the rest goes out.
+   */
+  send(side: Side, bytes: Uint8Array, o: { stallAfter?: number } = {}): void {
+    if (o.stallAfter !== undefined && o.stallAfter < bytes.length) {
+      this.send(side, bytes.subarray(0, o.stallAfter));
+      this.zeroWindow(other(side));
+      this.send(side, bytes.subarray(o.stallAfter));
+      return;
+    }
     for (let at = 0; at < bytes.length; at += this.mss) {
       const piece = bytes.subarray(at, Math.min(bytes.length, at + this.mss));
       this.emit(side, { ack: true, psh: at + piece.length === bytes.length }, piece);
@@ -189,6 +198,8 @@ export interface PduRecord {
   cid?: number;
   datao?: number;
   datal?: number;
+  /** Sequence number of its first byte, once sent. */
+  seq?: number;
 }
 
 /** An NVMe/TCP queue on a conversation: each side's PDUs, encoded, batched and sent as that side flushes them. */
@@ -199,7 +210,7 @@ export class NvmeQueue {
   ddgst = false;
   hpda = 0;
   cpda = 0;
-  private readonly pending: Record<Side, Uint8Array[]> = { host: [], target: [] };
+  private readonly pending: Record<Side, { bytes: Uint8Array; record: PduRecord }[]> = { host: [], target: [] };
 
   constructor(readonly conv: TcpConversation) {}
 
@@ -223,19 +234,20 @@ export class NvmeQueue {
     if (type === 0x05) r.cid = v.getUint16(20, true);
     if (type === 0x06 || type === 0x07 || type === 0x09) Object.assign(r, { cid: v.getUint16(8, true), datao: v.getUint32(12, true), datal: v.getUint32(16, true) });
     this.pdus.push(r);
-    this.pending[from].push(bytes);
+    this.pending[from].push({ bytes, record: r });
   }
 
   /** Sends what `from` has queued as one write (the way MSG_MORE batching packs PDUs into full segments). */
-  flush(from: Side): void {
+  flush(from: Side, o: { stallAfter?: number } = {}): void {
     const parts = this.pending[from].splice(0);
-    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    const out = new Uint8Array(parts.reduce((n, p) => n + p.bytes.length, 0));
     let at = 0;
     for (const p of parts) {
-      out.set(p, at);
-      at += p.length;
+      p.record.seq = seqAdd(this.conv.nextSeq(from), at);
+      out.set(p.bytes, at);
+      at += p.bytes.length;
     }
-    this.conv.send(from, out);
+    this.conv.send(from, out, o);
   }
 
   /** ICReq / ICResp with these fields; the queue then uses the digests and alignments they agree on. */
