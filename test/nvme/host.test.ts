@@ -142,4 +142,47 @@ describe("software host on hand-written bytes", () => {
     await expect(reads[4]!).rejects.toThrow(/HDGST_MISMATCH/);
     expect(host.failure?.code).toBe("HDGST_MISMATCH");
   });
+
+  /** A CapsuleResp for `cid`, digests on: hand-written header, header digest from the reference library. */
+  function capsuleResp(cid: number, edit: (b: Uint8Array) => void = () => undefined): Uint8Array {
+    const b = new Uint8Array(28);
+    b.set([0x05, 0x01, 24, 0, 28, 0, 0, 0]);
+    new DataView(b.buffer).setUint16(20, cid, true);
+    edit(b);
+    new DataView(b.buffer).setUint32(24, referenceCrc32c(b.subarray(0, 24)), true);
+    return b;
+  }
+
+  it("accepts what Linux ignores (pdo on a CapsuleResp, a reserved flag bit) as findings, at the PDU's stream offset", async () => {
+    const { host, reads } = await hostWithReads();
+    host.receive(capsuleResp(1, (b) => ((b[3] = 24), (b[1] = 0x41))));
+    expect((await reads[0]!).status).toBe(0);
+    expect(host.failure).toBeUndefined();
+    expect(host.findings.map((f) => [f.code, f.at])).toEqual([
+      ["RESERVED_FLAGS", 128],
+      ["RESERVED_PDO", 128],
+    ]);
+  });
+
+  it("fails the queue where Linux does: a header digest flag cleared although negotiated (nvme_tcp_verify_hdgst)", async () => {
+    const { host, reads } = await hostWithReads();
+    host.receive(capsuleResp(1, (b) => (b[1] = 0)));
+    await expect(reads[0]!).rejects.toThrow(/BAD_FLAGS/);
+    expect(host.errors.map((e) => [e.error.code, e.at, e.recovered])).toEqual([["BAD_FLAGS", 128, false]]);
+  });
+
+  it("refuses an ICResp Linux refuses (cpda 1: nvme_tcp_init_connection), except as an observer of a captured host", async () => {
+    const cpda1 = icResp();
+    cpda1[10] = 1;
+    const host = new NvmeTcpHost({ hdgst: true, ddgst: true, queueDepth: 2, qid: 1, blockSize: 8 }, () => undefined);
+    const connected = host.connect();
+    host.receive(cpda1);
+    await expect(connected).rejects.toThrow(/BAD_ICRESP.*cpda 1/);
+    const observer = new NvmeTcpHost({ hdgst: false, ddgst: false, queueDepth: 1, qid: 0, blockSize: 512 }, () => undefined);
+    const ic = observer.observeIcReq({ hdgst: true, ddgst: true, hpda: 0 });
+    observer.receive(cpda1);
+    await ic;
+    expect(observer.findings.map((f) => f.code)).toEqual(["LINUX_REFUSES_ICRESP"]);
+    expect(observer.negotiated).toEqual({ hdgst: true, ddgst: true });
+  });
 });
