@@ -71,11 +71,13 @@ export function readPcapng(bytes: Uint8Array): PcapngRecord[] {
     if (blockType === IDB) {
       need(8, "Interface Description Block");
       interfaces.push({ linkType: view.getUint16(body, little), snapLength: view.getUint32(body + 4, little), unitsPerSecond: tsResolution(view, body + 8, bodyEnd, little) });
-    } else if (blockType === EPB) {
-      need(20, "Enhanced Packet Block");
-      const i = iface(view.getUint32(body, little), body);
+    } else if (blockType === EPB || blockType === OPB) {
+      // The same layout, but for the interface id: 32 bits in an EPB, 16 (then 16 of drop count) in the old PB.
+      const what = blockType === EPB ? "Enhanced Packet Block" : "Packet Block";
+      need(20, what);
+      const i = iface(blockType === EPB ? view.getUint32(body, little) : view.getUint16(body, little), body);
       const captured = view.getUint32(body + 12, little);
-      need(20 + captured, "Enhanced Packet Block data");
+      need(20 + captured, `${what} data`);
       records.push({
         data: bytes.subarray(body + 20, body + 20 + captured),
         originalLength: view.getUint32(body + 16, little),
@@ -88,17 +90,6 @@ export function readPcapng(bytes: Uint8Array): PcapngRecord[] {
       const original = view.getUint32(body, little);
       const captured = Math.min(original, bodyEnd - body - 4, i.snapLength || original);
       records.push({ data: bytes.subarray(body + 4, body + 4 + captured), originalLength: original, linkType: i.linkType, timeUs: 0 });
-    } else if (blockType === OPB) {
-      need(20, "Packet Block");
-      const i = iface(view.getUint16(body, little), body);
-      const captured = view.getUint32(body + 12, little);
-      need(20 + captured, "Packet Block data");
-      records.push({
-        data: bytes.subarray(body + 20, body + 20 + captured),
-        originalLength: view.getUint32(body + 16, little),
-        linkType: i.linkType,
-        timeUs: time(i, view.getUint32(body + 4, little), view.getUint32(body + 8, little)),
-      });
     }
     o += length;
   }

@@ -78,19 +78,24 @@ describe("pcapng", () => {
     }
   });
 
-  it("reads a big-endian section with nanosecond timestamps and two interfaces, written by hand", () => {
+  it("reads a big-endian section with nanosecond timestamps, two interfaces and every packet block, written by hand", () => {
     const words = (...ws: number[]): number[] => ws.flatMap((w) => [(w >>> 24) & 0xff, (w >>> 16) & 0xff, (w >>> 8) & 0xff, w & 0xff]);
     const bytes = Uint8Array.from([
       ...words(0x0a0d0d0a, 28, 0x1a2b3c4d, 0x00010000, 0xffffffff, 0xffffffff, 28), // SHB, version 1.0
       ...words(1, 20, 0x00010000, 0, 20), // IDB 0: Ethernet, microseconds
       ...words(1, 28, 0x01140000, 0, 0x00090001, 0x09000000, 28), // IDB 1: Linux cooked SLL2 (276), if_tsresol 9 (ns)
       ...words(6, 36, 1, 0, 1_000_000_123, 3, 60, 0xaabbcc00, 36), // EPB on interface 1: 3 of 60 bytes
+      ...words(3, 20, 4, 0x01020304, 20), // SPB (interface 0): 4 bytes
+      ...words(2, 36, 0x00010000, 0, 5_000, 2, 2, 0xeeff0000, 36), // obsolete PB on interface 1: 2 bytes
     ]);
     const file = readCapture(bytes);
-    expect(file.records).toHaveLength(1);
-    const r = file.records[0]!;
-    expect([r.linkType, r.originalLength, Array.from(r.data)]).toEqual([276, 60, [0xaa, 0xbb, 0xcc]]);
-    expect(r.timeUs).toBeCloseTo(1_000_000.123, 6);
+    expect(file.records.map((r) => [r.linkType, r.originalLength, Array.from(r.data)])).toEqual([
+      [276, 60, [0xaa, 0xbb, 0xcc]],
+      [1, 4, [1, 2, 3, 4]],
+      [276, 2, [0xee, 0xff]],
+    ]);
+    expect(file.records[0]!.timeUs).toBeCloseTo(1_000_000.123, 6);
+    expect(file.records[2]!.timeUs).toBeCloseTo(5, 6);
   });
 
   it("rejects a bad byte-order magic, a bad block length and a truncated block, with the offset", () => {
