@@ -159,7 +159,7 @@ class Bench {
   /** Probability that a background lookup takes a key VALID in the model instead (so that lookups hit). */
   lookupValid = 0;
   /** Probability that a presented command drops c_valid for a cycle. */
-  cmdIdle = 0.3;
+  private readonly cmdIdle = 0.3;
   cycle = 0;
   /** Lookup results checked, and how many were hits; slot reads checked. */
   readonly checked = { lookups: 0, hits: 0, reads: 0 };
