@@ -158,6 +158,7 @@ export function parseList<T extends string>(name: string, text: string, choices:
 export class Progress {
   private last = 0;
   private shown = false;
+  private closed = false;
 
   constructor(
     private readonly stream: NodeJS.WriteStream = process.stderr,
@@ -165,6 +166,7 @@ export class Progress {
   ) {}
 
   update(line: string, now = Date.now()): void {
+    if (this.closed) return;
     if (this.stream.isTTY) {
       this.stream.write(`\r\x1b[K${line}`);
       this.shown = true;
@@ -174,9 +176,11 @@ export class Progress {
     }
   }
 
-  /** Clears the line on a terminal (the summary follows on a clean line). */
+  /** Clears the line on a terminal (the summary or the error follows on a clean line); later updates are
+   *  dropped (queues still winding down after a failure must not print below the error). */
   done(): void {
     if (this.shown) this.stream.write("\r\x1b[K");
     this.shown = false;
+    this.closed = true;
   }
 }

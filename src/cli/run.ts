@@ -199,8 +199,8 @@ export async function runCommand(args: readonly string[], out: (s: string) => vo
   }
   const caps = rememberedCaps();
   const progress = new Progress();
-  const report = await runStack({ ...a.options, ...(caps !== undefined ? { caps } : {}) }, (line) => progress.update(line));
-  progress.done();
+  const report = await runStack({ ...a.options, ...(caps !== undefined ? { caps } : {}) }, (line) => progress.update(line))
+    .finally(() => progress.done());
   rememberStats("run", report.backend, `seed ${report.seed}`, report.stats, report.hardware);
   out(a.json ? JSON.stringify(report) : formatRunReport(report));
   return report.ok ? EXIT_OK : EXIT_FAIL;

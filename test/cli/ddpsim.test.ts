@@ -18,6 +18,7 @@ import { HostMemory } from "../../src/contract/host-memory.js";
 import { patternBytes } from "../../src/nvmet/namespace.js";
 import { openSession } from "../../src/stack/session.js";
 import { seedFromEnv } from "../../src/util/rng.js";
+import { Progress } from "../../src/cli/args.js";
 import { ddpsim, sha256, tmp } from "./helpers.js";
 
 const seed = seedFromEnv();
@@ -273,5 +274,25 @@ describe("caps and stats (model)", () => {
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/^ddpsim: the state file .* is not JSON/);
     expect(r.err.split("\n")).toHaveLength(1);
+  });
+});
+
+describe("progress lines", () => {
+  /** A non-terminal stream that records what it is given. */
+  function recorder(): { stream: NodeJS.WriteStream; lines: string[] } {
+    const lines: string[] = [];
+    const stream = { isTTY: false, write: (s: string) => (lines.push(s), true) } as unknown as NodeJS.WriteStream;
+    return { stream, lines };
+  }
+
+  it("are rate-limited and none follows done() (a failed run's winding-down queues printed below the error)", () => {
+    const { stream, lines } = recorder();
+    const progress = new Progress(stream, 1000);
+    progress.update("a", 5000);
+    progress.update("b", 5500);
+    progress.update("c", 6000);
+    progress.done();
+    progress.update("d", 9000);
+    expect(lines).toEqual(["a\n", "c\n"]);
   });
 });
