@@ -219,6 +219,8 @@ function formatParams(params: Params = {}): string {
 /** Builds (if needed) the harness for a top and parameter set; returns the binary's path. */
 export async function buildHarness({ top, params, buildTimeoutMs = 600_000 }: BuildOptions): Promise<string> {
   const args = ["-s", "build-path", `TOP=${top}`, `PARAMS=${formatParams(params)}`];
+  // COVERAGE=1 selects the instrumented build (harness.mk), whose harness writes coverage data on exit.
+  if (process.env.COVERAGE === "1") args.push("COVERAGE=1");
   let stdout: string;
   try {
     ({ stdout } = await execTracked("make", args, "build", buildTimeoutMs));

@@ -17,6 +17,11 @@
 #include "server.h"
 #include "sim.h"
 #include "verilated.h"
+#if VM_COVERAGE
+#include <filesystem>
+
+#include "verilated_cov.h"
+#endif
 
 volatile std::sig_atomic_t g_stopRequested = 0;
 
@@ -146,6 +151,22 @@ int bench(Sim& sim, const Options& o, FILE* out) {
     return 0;
 }
 
+#if VM_COVERAGE
+// An instrumented build (harness.mk COVERAGE=1) leaves its counts in $DDP_COVERAGE_DIR (default
+// build/coverage/dat) as <$DDP_COVERAGE_LABEL or top>-<pid>.dat, on every exit that returns from main.
+void writeCoverage(VerilatedContext& ctx) {
+    const char* dir = std::getenv("DDP_COVERAGE_DIR");
+    const char* label = std::getenv("DDP_COVERAGE_LABEL");
+    const std::filesystem::path path = std::filesystem::path(dir != nullptr && *dir ? dir : "build/coverage/dat") /
+        ((label != nullptr && *label ? std::string(label) : std::string("harness")) + "-" + std::to_string(getpid()) + ".dat");
+    std::error_code err;
+    std::filesystem::create_directories(path.parent_path(), err);
+    ctx.coveragep()->write(path.c_str());
+}
+#else
+void writeCoverage(VerilatedContext&) {}
+#endif
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -169,8 +190,16 @@ int main(int argc, char** argv) {
         ctx->traceEverOn(true);
         ctx->fatalOnError(false);  // an assertion becomes an error reply, not an abort
         Sim sim(ctx.get(), makeModel(ctx.get()), o.clock, o.reset);
-        if (o.benchCycles > 0) return bench(sim, o, out);
-        return serve(sim, serverOptions, out);
+        // Signals, stdin EOF, parent death, bye and the idle timeout all return from serve(); the counts
+        // live in the model, so they are written while it exists, also when serving failed.
+        int status = 1;
+        try {
+            status = o.benchCycles > 0 ? bench(sim, o, out) : serve(sim, serverOptions, out);
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "harness: %s\n", e.what());
+        }
+        writeCoverage(*ctx);
+        return status;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "harness: %s\n", e.what());
         return 1;

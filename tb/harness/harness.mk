@@ -4,6 +4,7 @@
 #   make build TOP=<module> [PARAMS="DATA_W=256 N=4"]     verilate + compile build/<TOP>/<variant>/V<TOP>
 #   make -s build-path TOP=<module> [PARAMS=...]          the same, then print only the binary's path
 #   make lint-fixtures                                    verilator --lint-only -Wall over tb/fixtures
+#   COVERAGE=1 with build / build-path                    the coverage-instrumented variant (below)
 #
 # <variant> is `default`, or the parameters joined: DATA_W=256 N=4 -> DATA_W_256-N_4.
 # A top found in tb/fixtures/ is built from the fixtures alone (so harness tests do not depend on rtl/
@@ -34,6 +35,15 @@ VERILATOR_FLAGS := --cc --exe --assert --trace-fst --x-assign fast --x-initial f
     -CFLAGS -include -CFLAGS $(abspath $(HARNESS_DIR)/vl_print_hook.h) \
     -LDFLAGS -lzmq
 VERILATOR_MAKEFLAGS := OPT_FAST=-O2 OBJCACHE=ccache -j 2
+
+# COVERAGE=1: line, toggle and user (cover property) coverage, with the functional cover points of
+# tb/coverage/*.sv bound into the RTL, built under build/coverage/ so the normal builds stay as they are.
+# The harness then writes a .dat file when it exits (scripts/coverage/README.md).
+ifeq ($(COVERAGE),1)
+HARNESS_VDIR = build/coverage/$(TOP)/$(HARNESS_VARIANT)
+VERILATOR_FLAGS += --coverage-line --coverage-toggle --coverage-user
+SV_SOURCES = $(if $(wildcard tb/fixtures/$(TOP).sv),$(FIXTURE_SV),$(RTL_SV) $(FIXTURE_SV) $(sort $(wildcard tb/coverage/*.sv)))
+endif
 
 .PHONY: build build-path lint-fixtures harness-locked-build
 
