@@ -78,7 +78,7 @@ module ddp_tx #(
     else if (beat_fire) in_frame_q <= !s_axis_tlast;
   end
 
-  logic              t_valid, t_last, t_trk, t_init, t_crc_we;
+  logic              t_valid, t_last, t_trk, t_init, t_gpre, t_crc_we;
   logic [DATA_W-1:0] t_data;
   logic [KEEP_W-1:0] t_keep;
   logic [CTX_W-1:0]  t_ctx;
@@ -126,6 +126,7 @@ module ddp_tx #(
     .o_ga         (t_ga),
     .o_gn         (t_gn),
     .o_gi         (t_gi),
+    .o_gpre       (t_gpre),
     .o_crc_we     (t_crc_we),
     .o_crc        (t_crc),
     .st_packet    (st_packet),
@@ -159,6 +160,7 @@ module ddp_tx #(
     .i_ga     (t_ga),
     .i_gn     (t_gn),
     .i_gi     (t_gi),
+    .i_gpre   (t_gpre),
     .i_crc_we (t_crc_we),
     .i_crc    (t_crc),
     .o_valid  (d_valid),

@@ -40,6 +40,7 @@ module ddp_tx_digest #(
   input  logic [LW-1:0]     i_ga,
   input  logic [LW-1:0]     i_gn,
   input  logic [1:0]        i_gi,
+  input  logic              i_gpre,
   input  logic              i_crc_we,
   input  logic [31:0]       i_crc,
 
@@ -54,7 +55,7 @@ module ddp_tx_digest #(
   logic [31:0] crc_mem [N_CTX];
 
   // S2
-  logic              s2_valid_q, s2_last_q, s2_trk_q, s2_init_q, s2_crc_we_q;
+  logic              s2_valid_q, s2_last_q, s2_trk_q, s2_init_q, s2_gpre_q, s2_crc_we_q;
   logic [DATA_W-1:0] s2_data_q, s2_piece_q;
   logic [KEEP_W-1:0] s2_keep_q;
   logic [CTX_W-1:0]  s2_ctx_q;
@@ -93,18 +94,21 @@ module ddp_tx_digest #(
       s2_ga_q    <= i_ga;
       s2_gn_q    <= i_gn;
       s2_gi_q    <= i_gi;
+      s2_gpre_q  <= i_gpre;
       s2_crc_q   <= i_crc;
     end
   end
 
   // S3
   logic              ctx_ok;
-  logic [31:0]       crc_base, crc_after, digest;
+  logic [31:0]       crc_q, crc_base, crc_after, digest;
   logic [DATA_W-1:0] filled;
 
   assign ctx_ok   = 32'(s2_ctx_q) < N_CTX;
-  assign crc_base = s2_init_q ? CRC_INIT : crc_mem[ctx_ok ? s2_ctx_q : '0];
-  assign digest   = ~crc_after;
+  assign crc_q    = crc_mem[ctx_ok ? s2_ctx_q : '0];
+  assign crc_base = s2_init_q ? CRC_INIT : crc_q;
+  // A digest before the next PDU's data start in the same beat (wide buses) is of the register before it.
+  assign digest   = s2_gpre_q ? ~crc_q : ~crc_after;
 
   ddp_crc32c_core #(
     .DATA_W (DATA_W)

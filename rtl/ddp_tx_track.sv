@@ -71,6 +71,7 @@ module ddp_tx_track #(
   output logic [LW-1:0]     o_ga,          // digest piece: lanes [ga, ga + gn) carry digest bytes gi, gi + 1, ..
   output logic [LW-1:0]     o_gn,
   output logic [1:0]        o_gi,
+  output logic              o_gpre,        // the digest piece precedes o_init: it is of the register before it
   output logic              o_crc_we,      // RESYNC: the context's CRC value becomes o_crc
   output logic [31:0]       o_crc,
 
@@ -113,7 +114,7 @@ module ddp_tx_track #(
   // Chain results.
   logic [LW-1:0]     da, dn, ga, gn;
   logic [1:0]        gi;
-  logic              init, ddgst, bad, multi, short_segs;
+  logic              init, gpre, ddgst, bad, multi, short_segs;
 
   assign ctx    = beat_first ? beat_ctx : ctx_q;
   assign hlen   = beat_first ? beat_hlen : hlen_q;
@@ -151,7 +152,7 @@ module ddp_tx_track #(
     for (int b = 0; b < 8; b++) hb[b] = rd.hdr[8*b +: 8];
     c = ps;
     {da, dn, ga, gn, gi} = '0;
-    {init, ddgst, bad, multi, have_d, have_g} = '0;
+    {init, gpre, ddgst, bad, multi, have_d, have_g} = '0;
     plen = '0;
     pdo  = '0;
     for (int s = 0; s < SEGS; s++) begin
@@ -201,8 +202,10 @@ module ddp_tx_track #(
             end
             R_SKIP: begin
               if (wr.dg) begin
-                // a new PDU's data: its CRC starts here, so no data or digest piece of this beat may precede
-                multi = multi | have_d | have_g;
+                // a new PDU's data: its CRC starts here; a digest before it is of the old register, a data piece
+                // before it would need a second CRC
+                multi = multi | have_d;
+                gpre = have_g;
                 init = 1'b1;
                 region = wr.dlen == '0 ? R_DGST : R_DATA;
                 rem = wr.dlen == '0 ? 32'd4 : wr.dlen;
@@ -300,6 +303,7 @@ module ddp_tx_track #(
       o_ga   <= ga;
       o_gn   <= trk ? gn : '0;
       o_gi   <= gi;
+      o_gpre <= gpre;
       o_crc  <= cmd_crc;
     end
   end
