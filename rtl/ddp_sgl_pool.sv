@@ -22,12 +22,14 @@
 //              is used first). Reset only zeroes the pointers: free_chunks = N_CHUNKS.
 //
 // Command side (one operation at a time; w_ready is high when idle; clk only, adv does not matter):
-//   w_op 0 BEGIN(w_slot)  opens a build for that slot: 0 pages, w_full cleared. 1 cycle.
+//   w_op 0 BEGIN          opens a build: 0 pages, w_full cleared (w_slot is ignored: the slot is given at
+//                         COMMIT). 1 cycle.
 //        1 PAGE(w_pfn)    appends page i = pages so far. At i % CHUNK == 0 a chunk is allocated (free FIFO first,
 //                         else the bump pointer); if none is free, w_full is set and stays set until the next
 //                         BEGIN, and this and every later PAGE of the build are ignored. 1 cycle.
-//        2 COMMIT         writes the build's chunk-map row: lookups whose chunk-map read (first advance) is at a
-//                         later edge see the SGL; any lookup presented once w_done is high does. Closes the build.
+//        2 COMMIT(w_slot) writes the build's chunk-map row as the row of slot w_slot: lookups whose chunk-map read
+//                         (first advance) is at a later edge see the SGL; any lookup presented once w_done is high
+//                         does. Closes the build.
 //        3 ABORT          returns the build's chunks (ceil(pages / CHUNK)) to the free list. Closes the build.
 //        4 FREE(w_slot, w_npages)  returns ceil(w_npages / CHUNK) chunks of the slot's committed row. The user
 //                         frees a slot only when no lookup of it is in flight. May come while a build is open.
@@ -52,7 +54,8 @@
 //   SLOT_W, PAGE_W, NPAGES_W, FREE_W   widths of a slot, a page index, a page count, a chunk count (derived)
 // Ports:
 //   clk, rst, adv                              clock; synchronous active-high reset; the lookup advances
-//   w_valid, w_ready, w_op, w_slot, w_pfn, w_npages   an operation (valid / ready)
+//   w_valid, w_ready, w_op, w_slot, w_pfn, w_npages   an operation (valid / ready); w_slot counts for COMMIT
+//                                              and FREE only
 //   w_full, w_done, free_chunks                the build ran out of chunks; an operation finished; free chunks
 //   p_valid, p_slot, p_page                    a lookup of page p_page of slot p_slot's SGL
 //   p_out_valid, p_pfn0, p_pfn1                its answer, LAT advances later
@@ -194,7 +197,6 @@ module ddp_sgl_pool #(
   state_e               state_q;
   logic                 open_q;          // a build is open
   logic                 full_q;
-  logic [SLOT_W-1:0]    b_slot_q;
   logic [NPAGES_W-1:0]  b_pages_q;       // pages appended to the build
   logic [ROW_W-1:0]     b_row_q;         // the build's chunk-map row
   logic [CHUNK_W-1:0]   b_chunk_q;       // the chunk the next page goes to (unless it starts a chunk)
@@ -243,7 +245,7 @@ module ddp_sgl_pool #(
   always_ff @(posedge clk) begin
     if (append && !b_pages_q[0]) pool0[bank_addr(page_chunk, PAGE_W'(b_pages_q >> 1))] <= w_pfn;
     if (append && b_pages_q[0])  pool1[bank_addr(page_chunk, PAGE_W'(b_pages_q >> 1))] <= w_pfn;
-    if (op_commit && open_q) cmap[b_slot_q] <= b_row_q;
+    if (op_commit && open_q) cmap[w_slot] <= b_row_q;
     if (op_free) cm_a_q <= cmap[w_slot];
     if (fl_push) fl_mem[fl_wp_q] <= push_chunk;
     // The head is read at every edge, one edge after fl_rp_q or the RAM changed. That is in time: two pops are
@@ -253,10 +255,7 @@ module ddp_sgl_pool #(
 
   // Build and walk state (not reset: open_q and state_q say when it means anything).
   always_ff @(posedge clk) begin
-    if (op_begin) begin
-      b_slot_q  <= w_slot;
-      b_pages_q <= '0;
-    end
+    if (op_begin) b_pages_q <= '0;
     if (append) b_pages_q <= b_pages_q + 1'b1;
     if (alloc) begin
       b_chunk_q <= new_chunk;
@@ -324,13 +323,13 @@ module ddp_sgl_pool #(
     else $error("ddp_sgl_pool: PAGE without BEGIN");
   page_in_range: assert property (@(posedge clk) disable iff (rst) op_page && open_q && !full_q
                                   |-> b_pages_q < NPAGES_W'(MAX_SGL))
-    else $error("ddp_sgl_pool: page %0d of slot %0d is beyond MAX_SGL", b_pages_q, b_slot_q);
+    else $error("ddp_sgl_pool: page %0d of the build is beyond MAX_SGL", b_pages_q);
   end_with_begin: assert property (@(posedge clk) disable iff (rst) op_commit || op_abort |-> open_q)
     else $error("ddp_sgl_pool: COMMIT or ABORT without BEGIN");
   commit_not_full: assert property (@(posedge clk) disable iff (rst) op_commit |-> !full_q)
-    else $error("ddp_sgl_pool: COMMIT of slot %0d after w_full (ABORT it)", b_slot_q);
+    else $error("ddp_sgl_pool: COMMIT to slot %0d after w_full (ABORT it)", w_slot);
   begin_closed: assert property (@(posedge clk) disable iff (rst) op_begin |-> !open_q)
-    else $error("ddp_sgl_pool: BEGIN while the build of slot %0d is open (its chunks would leak)", b_slot_q);
+    else $error("ddp_sgl_pool: BEGIN while a build is open (its chunks would leak)");
   free_in_range: assert property (@(posedge clk) disable iff (rst) op_free |-> w_npages <= NPAGES_W'(MAX_SGL))
     else $error("ddp_sgl_pool: FREE of %0d pages", w_npages);
   op_known: assert property (@(posedge clk) disable iff (rst) accept |-> w_op <= OP_FREE)

@@ -1,8 +1,9 @@
 // ddp_sgl_pool: SGLs of page frame numbers built page by page into chunks of a shared pool (BEGIN, PAGE, COMMIT),
 // given back by ABORT and FREE, and looked up two consecutive pages per advance by the datapath.
 //
-// Golden model (PoolModel): the PFN list of every committed slot, the open build, w_full and the count of free
-// chunks (a chunk is taken at every CHUNK-th page; none free -> w_full and the page is dropped). The bench
+// Golden model (PoolModel): the PFN list of every committed slot (the slot is given with COMMIT; BEGIN's w_slot
+// is random and ignored), the open build, w_full and the count of free chunks (a chunk is taken at every
+// CHUNK-th page; none free -> w_full and the page is dropped). The bench
 // (PoolBench) drives one operation and one lookup per cycle, and checks after every edge: w_ready, w_done and
 // free_chunks with the timing of the module header (one returned chunk per cycle, then a one-cycle w_done), w_full,
 // and every lookup's p_pfn0 / p_pfn1 LAT advances after it entered, the outputs holding while adv is 0. The
@@ -17,9 +18,10 @@ const LAT = 3;
 const OPCODE = { BEGIN: 0, PAGE: 1, COMMIT: 2, ABORT: 3, FREE: 4 } as const;
 
 type Op =
-  | { op: "BEGIN"; slot: number }
+  /** wSlot: what w_slot carries with it (the module ignores it; random when not given) */
+  | { op: "BEGIN"; wSlot?: number }
   | { op: "PAGE"; pfn: bigint }
-  | { op: "COMMIT" }
+  | { op: "COMMIT"; slot: number }
   | { op: "ABORT" }
   | { op: "FREE"; slot: number; npages: number };
 
@@ -40,7 +42,7 @@ function randomPfn(rng: Rng): bigint {
 
 class PoolModel {
   readonly committed = new Map<number, bigint[]>();
-  build: { slot: number; pfns: bigint[] } | undefined;
+  build: { pfns: bigint[] } | undefined;
   full = false;
   free: number;
 
@@ -56,7 +58,7 @@ class PoolModel {
   apply(op: Op): number {
     const b = this.build;
     if (op.op === "BEGIN") {
-      this.build = { slot: op.slot, pfns: [] };
+      this.build = { pfns: [] };
       this.full = false;
       return 0;
     }
@@ -82,7 +84,7 @@ class PoolModel {
     }
     this.build = undefined;
     if (op.op === "COMMIT") {
-      this.committed.set(b.slot, b.pfns);
+      this.committed.set(op.slot, b.pfns);
       return 0;
     }
     return this.chunksOf(b.pfns.length);
@@ -136,9 +138,9 @@ class PoolBench {
     }
   }
 
-  /** BEGIN, the pages, COMMIT. */
+  /** BEGIN, the pages, COMMIT to the slot. */
   enqueueBuild(slot: number, pfns: bigint[]): void {
-    this.enqueue({ op: "BEGIN", slot }, ...pfns.map((pfn): Op => ({ op: "PAGE", pfn })), { op: "COMMIT" });
+    this.enqueue({ op: "BEGIN" }, ...pfns.map((pfn): Op => ({ op: "PAGE", pfn })), { op: "COMMIT", slot });
   }
 
   /** FREE of a committed slot (with its page count). */
@@ -151,10 +153,13 @@ class PoolBench {
     return [...this.model.committed.keys()].filter((s) => !this.retiring.has(s));
   }
 
-  /** Neither committed, nor being built, nor waiting for its FREE. */
+  /** Neither committed, nor the target of the open build, nor waiting for its FREE. */
   slotIdle(slot: number): boolean {
-    return !this.model.committed.has(slot) && this.model.build?.slot !== slot && !this.retiring.has(slot);
+    return !this.model.committed.has(slot) && this.target !== slot && !this.retiring.has(slot);
   }
+
+  /** The slot the open build will be committed to (chosen by the random source at its BEGIN). */
+  target: number | undefined;
 
   get busy(): boolean {
     return this.queue.length > 0 || this.cmd.kind !== "idle";
@@ -220,7 +225,8 @@ class PoolBench {
     d.setValue("w_valid", present);
     if (present) {
       d.setValue("w_op", OPCODE[head.op]);
-      d.setValue("w_slot", head.op === "BEGIN" || head.op === "FREE" ? head.slot : this.rng.int(this.cfg.SLOTS));
+      // w_slot counts for COMMIT and FREE only: random otherwise (BEGIN's included).
+      d.setValue("w_slot", head.op === "COMMIT" || head.op === "FREE" ? head.slot : head.op === "BEGIN" && head.wSlot !== undefined ? head.wSlot : this.rng.int(this.cfg.SLOTS));
       d.setValue("w_pfn", head.op === "PAGE" ? head.pfn : randomPfn(this.rng));
       d.setValue("w_npages", head.op === "FREE" ? head.npages : this.rng.int(this.cfg.MAX_SGL + 1));
     }
@@ -293,8 +299,8 @@ function randomLength(rng: Rng, cfg: Config): number {
 }
 
 /**
- * Random operations until `builds` builds have begun: BEGIN of an idle slot, pages up to a random length, then
- * COMMIT (or ABORT); a build that hits w_full gets a few more (ignored) pages, maybe a FREE, and an ABORT; FREEs
+ * Random operations until `builds` builds have begun: BEGIN (with a random w_slot), pages up to a random length,
+ * then COMMIT to an idle slot chosen at BEGIN (or ABORT); a build that hits w_full gets a few more (ignored) pages, maybe a FREE, and an ABORT; FREEs
  * of committed slots, the more the more slots are committed, some in the middle of a build.
  */
 function randomSource(b: PoolBench, rng: Rng, builds: number): { next: () => Op | undefined; finished: () => boolean } {
@@ -307,12 +313,18 @@ function randomSource(b: PoolBench, rng: Rng, builds: number): { next: () => Op 
     return slots.length === 0 ? undefined : b.freeOf(rng.pick(slots));
   };
   const page = (): Op => ({ op: "PAGE", pfn: randomPfn(rng) });
+  // The build's end; its slot is free for a later build once the model has taken the COMMIT (the source is
+  // asked again only after that).
+  const end = (op: Op): Op => {
+    b.target = undefined;
+    return op;
+  };
   const next = (): Op | undefined => {
     if (model.build !== undefined) {
       // After w_full: a FREE now and then (chunks come back, the build must stay full), ignored pages, ABORT.
-      if (model.full) return afterFull-- > 0 ? ((rng.chance(0.3) ? freeSome() : undefined) ?? page()) : { op: "ABORT" };
+      if (model.full) return afterFull-- > 0 ? ((rng.chance(0.3) ? freeSome() : undefined) ?? page()) : end({ op: "ABORT" });
       if (model.build.pfns.length < target) return (rng.chance(0.002) ? freeSome() : undefined) ?? page();
-      return rng.chance(0.15) ? { op: "ABORT" } : { op: "COMMIT" };
+      return end(rng.chance(0.15) ? { op: "ABORT" } : { op: "COMMIT", slot: b.target! });
     }
     if (begun === builds) return undefined;
     const idle = Array.from({ length: cfg.SLOTS }, (_, s) => s).filter((s) => b.slotIdle(s));
@@ -324,7 +336,8 @@ function randomSource(b: PoolBench, rng: Rng, builds: number): { next: () => Op 
     begun++;
     target = randomLength(rng, cfg);
     afterFull = rng.int(3);
-    return { op: "BEGIN", slot: rng.pick(idle) };
+    b.target = rng.pick(idle);
+    return { op: "BEGIN" };
   };
   return { next, finished: () => begun === builds && model.build === undefined && !b.busy };
 }
@@ -356,7 +369,7 @@ async function drive(dut: Dut<P>, ops: Op[], after: number): Promise<void> {
   for (const op of ops) {
     dut.setValue("w_valid", 1);
     dut.setValue("w_op", OPCODE[op.op]);
-    if (op.op === "BEGIN" || op.op === "FREE") dut.setValue("w_slot", op.slot);
+    if (op.op === "COMMIT" || op.op === "FREE") dut.setValue("w_slot", op.slot);
     if (op.op === "PAGE") dut.setValue("w_pfn", op.pfn);
     if (op.op === "FREE") dut.setValue("w_npages", op.npages);
     for (let taken = false; !taken; ) {
@@ -394,7 +407,7 @@ describeRtl("ddp_sgl_pool SLOTS=16 MAX_SGL=128 CHUNK=8 N_CHUNKS=64", { top: "ddp
     await b.settle();
     expect(dut.free_chunks.value, "pool used up").toBe(0n);
     // No chunk for the first page: w_full, later pages ignored, ABORT returns nothing.
-    b.enqueue({ op: "BEGIN", slot: 4 }, ...pages(rng, 3));
+    b.enqueue({ op: "BEGIN" }, ...pages(rng, 3));
     await b.settle();
     expect(dut.w_full.value, "w_full at the first page").toBe(1n);
     b.enqueue({ op: "ABORT" });
@@ -412,7 +425,7 @@ describeRtl("ddp_sgl_pool SLOTS=16 MAX_SGL=128 CHUNK=8 N_CHUNKS=64", { top: "ddp
     b.enqueue(b.freeOf(0), b.freeOf(2));
     b.enqueueBuild(5, pfnsOf(rng, max));
     b.enqueueBuild(6, pfnsOf(rng, 100));
-    b.enqueue({ op: "BEGIN", slot: 7 }, ...pages(rng, 40));
+    b.enqueue({ op: "BEGIN" }, ...pages(rng, 40));
     await b.settle();
     expect(dut.w_full.value, "w_full after 3 chunks' pages").toBe(1n);
     expect(b.model.build!.pfns.length, "pages kept before w_full").toBe(3 * MID.CHUNK);
@@ -435,6 +448,20 @@ describeRtl("ddp_sgl_pool SLOTS=16 MAX_SGL=128 CHUNK=8 N_CHUNKS=64", { top: "ddp
     expect(dut.free_chunks.value).toBe(BigInt(MID.N_CHUNKS));
     expect(b.stats.fulls).toBe(2);
     expect(b.stats.lookups).toBeGreaterThan(8 * max);
+  });
+
+  rtl.test("the slot is COMMIT's: BEGIN's w_slot names another (committed) slot and changes nothing", async ({ dut, rng }) => {
+    const b = new PoolBench(dut, rng, MID, randomPauses(rng, 0.3), 0);
+    b.enqueueBuild(3, pfnsOf(rng, 20));
+    await b.settle();
+    // Built with w_slot = 3 at BEGIN, committed to slot 5: slot 3 keeps its SGL, slot 5 gets the new one.
+    const pfns = pfnsOf(rng, 13);
+    b.enqueue({ op: "BEGIN", wSlot: 3 }, ...pfns.map((pfn): Op => ({ op: "PAGE", pfn })), { op: "COMMIT", slot: 5 });
+    await b.settle();
+    expect(b.model.committed.get(5)).toEqual(pfns);
+    lookupAll(b, [3, 5]);
+    await b.settle();
+    expect(b.stats.lookups).toBeGreaterThanOrEqual(33);
   });
 
   rtl.test("chunk boundary crossing: page i = CHUNK-1 -> i+1 in the next chunk of a scattered SGL", async ({ dut, rng }) => {
@@ -470,7 +497,7 @@ describeRtl("ddp_sgl_pool SLOTS=4 MAX_SGL=8 CHUNK=2 N_CHUNKS=5", { top: "ddp_sgl
     const b = new PoolBench(dut, rng, SMALL, randomPauses(rng, 0.3), 0);
     b.enqueueBuild(0, pfnsOf(rng, 8));
     // Slot 1 gets the last chunk for pages 0-1; page 2 finds none; pages 3 and 4 are ignored.
-    b.enqueue({ op: "BEGIN", slot: 1 }, ...pages(rng, 5));
+    b.enqueue({ op: "BEGIN" }, ...pages(rng, 5));
     await b.settle();
     expect(dut.w_full.value).toBe(1n);
     expect(dut.free_chunks.value).toBe(0n);
@@ -492,19 +519,19 @@ describeRtl("ddp_sgl_pool SLOTS=4 MAX_SGL=8 CHUNK=2 N_CHUNKS=5", { top: "ddp_sgl
 
 describeRtl("ddp_sgl_pool SLOTS=4 MAX_SGL=8 CHUNK=2 N_CHUNKS=5 usage errors", { top: "ddp_sgl_pool", params: { ...SMALL }, ports: PORTS }, (rtl) => {
   const cases: Array<{ name: string; label: string; ops: (rng: Rng) => Op[] }> = [
-    { name: "PAGE after COMMIT (no BEGIN)", label: "page_with_begin", ops: (rng) => [{ op: "BEGIN", slot: 0 }, ...pages(rng, 1), { op: "COMMIT" }, ...pages(rng, 1)] },
-    { name: "a page beyond MAX_SGL", label: "page_in_range", ops: (rng) => [{ op: "BEGIN", slot: 0 }, ...pages(rng, SMALL.MAX_SGL + 1)] },
+    { name: "PAGE after COMMIT (no BEGIN)", label: "page_with_begin", ops: (rng) => [{ op: "BEGIN" }, ...pages(rng, 1), { op: "COMMIT", slot: 0 }, ...pages(rng, 1)] },
+    { name: "a page beyond MAX_SGL", label: "page_in_range", ops: (rng) => [{ op: "BEGIN" }, ...pages(rng, SMALL.MAX_SGL + 1)] },
     { name: "ABORT without BEGIN", label: "end_with_begin", ops: () => [{ op: "ABORT" }] },
     {
       name: "COMMIT after w_full",
       label: "commit_not_full",
-      ops: (rng) => [{ op: "BEGIN", slot: 0 }, ...pages(rng, 8), { op: "COMMIT" }, { op: "BEGIN", slot: 1 }, ...pages(rng, 3), { op: "COMMIT" }],
+      ops: (rng) => [{ op: "BEGIN" }, ...pages(rng, 8), { op: "COMMIT", slot: 0 }, { op: "BEGIN" }, ...pages(rng, 3), { op: "COMMIT", slot: 1 }],
     },
-    { name: "BEGIN over an open build", label: "begin_closed", ops: (rng) => [{ op: "BEGIN", slot: 0 }, ...pages(rng, 1), { op: "BEGIN", slot: 1 }] },
+    { name: "BEGIN over an open build", label: "begin_closed", ops: (rng) => [{ op: "BEGIN" }, ...pages(rng, 1), { op: "BEGIN" }] },
     {
       name: "a slot freed twice",
       label: "no_double_free",
-      ops: (rng) => [{ op: "BEGIN", slot: 0 }, ...pages(rng, 1), { op: "COMMIT" }, { op: "FREE", slot: 0, npages: 1 }, { op: "FREE", slot: 0, npages: 1 }],
+      ops: (rng) => [{ op: "BEGIN" }, ...pages(rng, 1), { op: "COMMIT", slot: 0 }, { op: "FREE", slot: 0, npages: 1 }, { op: "FREE", slot: 0, npages: 1 }],
     },
   ];
   for (const c of cases) {
@@ -515,8 +542,8 @@ describeRtl("ddp_sgl_pool SLOTS=4 MAX_SGL=8 CHUNK=2 N_CHUNKS=5 usage errors", { 
   }
   rtl.test("the same operations used correctly fail no assertion", async ({ dut, rng }) => {
     dut.setValue("adv", 1);
-    await drive(dut, [{ op: "BEGIN", slot: 0 }, ...pages(rng, 8), { op: "COMMIT" }, { op: "BEGIN", slot: 1 }, ...pages(rng, 3), { op: "ABORT" }], 4);
-    await drive(dut, [{ op: "FREE", slot: 0, npages: 8 }, { op: "BEGIN", slot: 0 }, ...pages(rng, 1), { op: "COMMIT" }], 10);
+    await drive(dut, [{ op: "BEGIN" }, ...pages(rng, 8), { op: "COMMIT", slot: 0 }, { op: "BEGIN" }, ...pages(rng, 3), { op: "ABORT" }], 4);
+    await drive(dut, [{ op: "FREE", slot: 0, npages: 8 }, { op: "BEGIN" }, ...pages(rng, 1), { op: "COMMIT", slot: 0 }], 10);
     expect(dut.free_chunks.value).toBe(4n);
   });
 });
