@@ -157,6 +157,8 @@ module ddp_tx_track #(
     pdo  = '0;
     for (int s = 0; s < SEGS; s++) begin
       avail = pe - c;
+      ends  = 1'b0;
+      take  = '0;
       if (avail != '0) begin
         ends = region != R_LOST && rem <= 32'(avail);
         take = ends ? LW'(rem) : avail;

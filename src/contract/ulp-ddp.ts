@@ -8,6 +8,8 @@ import type { SglEntry } from "./protocol.js";
 /** Capability bits (netlink family `ulp_ddp`, enum `cap`). */
 export const ULP_DDP_CAP_NVME_TCP = 0b01;
 export const ULP_DDP_CAP_NVME_TCP_DDGST_RX = 0b10;
+/** The NIC fills DDGST in the PDUs the host sends (docs/tx-contract.md); no Linux series defines it yet. */
+export const ULP_DDP_CAP_NVME_TCP_DDGST_TX = 0b100;
 /** ULP_DDP_RESYNC_PENDING: the flag resync_request passes and the ULP stores with the seq. */
 export const ULP_DDP_RESYNC_PENDING = 1;
 
@@ -72,7 +74,24 @@ export const ULP_DDP_STAT_NAMES = [
   "rx-nvme-tcp-bytes",
 ] as const;
 export type UlpDdpStatName = (typeof ULP_DDP_STAT_NAMES)[number];
+
 export type UlpDdpStats = Record<UlpDdpStatName, number>;
+
+/** The transmit block's hardware counters (docs/tx-contract.md section 6) and their netlink-style names. */
+export const ULP_DDP_TX_STAT_NAMES = {
+  packets: "tx-nvme-tcp-packets",
+  bytes: "tx-nvme-tcp-bytes",
+  ddgst: "tx-nvme-tcp-ddgst",
+  ooo: "tx-nvme-tcp-ooo",
+  resync: "tx-nvme-tcp-resync",
+  badHdr: "tx-nvme-tcp-bad-hdr",
+} as const;
+export type UlpDdpTxStats = Record<keyof typeof ULP_DDP_TX_STAT_NAMES, number>;
+
+/** The counters by their netlink names. */
+export function txStatsByName(s: UlpDdpTxStats): Record<(typeof ULP_DDP_TX_STAT_NAMES)[keyof typeof ULP_DDP_TX_STAT_NAMES], number> {
+  return Object.fromEntries(Object.entries(ULP_DDP_TX_STAT_NAMES).map(([k, name]) => [name, s[k as keyof UlpDdpTxStats]])) as ReturnType<typeof txStatsByName>;
+}
 
 /** struct ulp_ddp_ulp_ops: the ULP's callbacks, stored per socket at sk_add. */
 export interface UlpDdpUlpOps {

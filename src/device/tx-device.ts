@@ -56,8 +56,8 @@ export class ModelTxDevice implements TxDevice {
   async close(): Promise<void> {}
 }
 
-const STAT_PORTS = { packets: "stat_packets", bytes: "stat_bytes", ddgst: "stat_ddgst", ooo: "stat_ooo", resync: "stat_resync", badHdr: "stat_bad_hdr" } as const;
-const StatPortsSchema = z.object(Object.fromEntries(Object.values(STAT_PORTS).map((p) => [p, z.bigint()])) as Record<(typeof STAT_PORTS)[keyof typeof STAT_PORTS], z.ZodBigInt>);
+const STAT_PORTS: Record<keyof TxStats, string> = { packets: "stat_packets", bytes: "stat_bytes", ddgst: "stat_ddgst", ooo: "stat_ooo", resync: "stat_resync", badHdr: "stat_bad_hdr" };
+const StatPortsSchema = z.record(z.string(), z.bigint());
 
 /** Cycles one batch may take: a beat per cycle plus slack for the pipeline. */
 const CYCLES_PER_BYTE = 1;
@@ -106,7 +106,9 @@ export class RtlTxDevice implements TxDevice {
 
   async stats(): Promise<TxStats> {
     const v = StatPortsSchema.parse(await this.harness.peek(Object.values(STAT_PORTS)));
-    return Object.fromEntries(Object.entries(STAT_PORTS).map(([k, p]) => [k, Number(v[p])])) as unknown as TxStats;
+    const missing = Object.values(STAT_PORTS).filter((p) => v[p] === undefined);
+    if (missing.length > 0) throw new DeviceError(`ddp_tx did not report ${missing.join(", ")}`);
+    return Object.fromEntries(Object.entries(STAT_PORTS).map(([k, p]) => [k, Number(v[p])])) as TxStats;
   }
 
   async close(): Promise<void> {

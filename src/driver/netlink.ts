@@ -2,13 +2,17 @@
 // algebra and the notification rule) and stats-get, with the family's attribute and flag names.
 
 import { z } from "zod";
-import { ULP_DDP_CAP_NVME_TCP, ULP_DDP_CAP_NVME_TCP_DDGST_RX, ULP_DDP_STAT_NAMES, type UlpDdpDevOps, type UlpDdpStats } from "../contract/ulp-ddp.js";
+import { ULP_DDP_CAP_NVME_TCP, ULP_DDP_CAP_NVME_TCP_DDGST_RX, ULP_DDP_CAP_NVME_TCP_DDGST_TX, ULP_DDP_STAT_NAMES, type UlpDdpDevOps, type UlpDdpStats } from "../contract/ulp-ddp.js";
 
 /** enum `cap` as flag names, by bit. */
-export const CAP_NAMES = { "nvme-tcp": ULP_DDP_CAP_NVME_TCP, "nvme-tcp-ddgst-rx": ULP_DDP_CAP_NVME_TCP_DDGST_RX } as const;
+export const CAP_NAMES = {
+  "nvme-tcp": ULP_DDP_CAP_NVME_TCP,
+  "nvme-tcp-ddgst-rx": ULP_DDP_CAP_NVME_TCP_DDGST_RX,
+  "nvme-tcp-ddgst-tx": ULP_DDP_CAP_NVME_TCP_DDGST_TX,
+} as const;
 export type CapName = keyof typeof CAP_NAMES;
 /** The policy masks `wanted` and `wanted-mask` to the defined bits. */
-const CAP_POLICY_MASK = ULP_DDP_CAP_NVME_TCP | ULP_DDP_CAP_NVME_TCP_DDGST_RX;
+const CAP_POLICY_MASK = ULP_DDP_CAP_NVME_TCP | ULP_DDP_CAP_NVME_TCP_DDGST_RX | ULP_DDP_CAP_NVME_TCP_DDGST_TX;
 
 const count = z.number().int().min(0);
 const capName = z.enum(Object.keys(CAP_NAMES) as [CapName, ...CapName[]]);

@@ -3,6 +3,7 @@
 // the digest is crc32c (@node-rs/crc32) of the PDU's data, continued across frames from the CRC value so far.
 
 import { crc32c } from "@node-rs/crc32";
+import type { UlpDdpTxStats } from "../contract/ulp-ddp.js";
 
 export const TxKind = { FRAME: 0, ADD: 1, DEL: 2, RESYNC: 3 } as const;
 export const TxRegion = { HDR: 0, SKIP: 1, DATA: 2, DGST: 3, LOST: 4 } as const;
@@ -34,14 +35,7 @@ export type TxDescriptor =
   | { kind: typeof TxKind.DEL; ctx: number }
   | { kind: typeof TxKind.RESYNC; ctx: number; seq: number; state: TxState };
 
-export interface TxStats {
-  packets: number;
-  bytes: number;
-  ddgst: number;
-  ooo: number;
-  resync: number;
-  badHdr: number;
-}
+export type TxStats = UlpDdpTxStats;
 
 /** The state at a PDU boundary (ADD, or a resync at a header's first byte). */
 export function txBoundary(): TxState {

@@ -33,6 +33,8 @@ describe("caps-set algebra", () => {
     expect(capNames(0b10)).toEqual(["nvme-tcp-ddgst-rx"]);
     expect(capBits(["nvme-tcp-ddgst-rx"])).toBe(2);
     expect(capBits(["nvme-tcp"])).toBe(1);
+    expect(capNames(0b111)).toEqual(["nvme-tcp", "nvme-tcp-ddgst-rx", "nvme-tcp-ddgst-tx"]);
+    expect(capBits(["nvme-tcp-ddgst-tx"])).toBe(4);
   });
 });
 
@@ -67,6 +69,11 @@ describe("caps-get / caps-set over the driver", () => {
     expect(unmasked.reply.active).toEqual(["nvme-tcp"]);
     const on = await capsSet(dev, { wanted: ["nvme-tcp-ddgst-rx"], "wanted-mask": ["nvme-tcp-ddgst-rx", "nvme-tcp"] });
     expect(on.reply.active).toEqual(["nvme-tcp-ddgst-rx"]);
+
+    // The driver does not offer transmit digests (hw lacks bit 2): wanting it changes nothing.
+    const tx = await capsSet(dev, { wanted: ["nvme-tcp-ddgst-tx"], "wanted-mask": ["nvme-tcp-ddgst-tx"] });
+    expect(tx.reply.active).toEqual(["nvme-tcp-ddgst-rx"]);
+    expect(tx.notify).toBeUndefined();
   });
 });
 

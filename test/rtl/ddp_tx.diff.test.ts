@@ -5,6 +5,7 @@
 
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { parseFrame } from "../../src/net/frame.js";
+import { txStatsByName } from "../../src/contract/ulp-ddp.js";
 import { ModelTxDevice, RtlTxDevice, TX_N_CTX } from "../../src/device/tx-device.js";
 import { TxKind } from "../../src/model/tx-model.js";
 import { Rng, seedFromEnv } from "../../src/util/rng.js";
@@ -42,6 +43,8 @@ describe("ddp_tx RTL against the model", () => {
       expect(sc.items.filter((i) => i.desc.kind === TxKind.ADD).length).toBe(sc.sockets.filter((s) => s.offload).length);
     }
     expect(await rtl.stats()).toEqual(await model.stats());
+    const named = txStatsByName(await rtl.stats());
+    expect(named["tx-nvme-tcp-ddgst"], "netlink names").toBe((await model.stats()).ddgst);
     expect((await model.stats()).ddgst).toBeGreaterThan(50);
     expect(frames).toBeGreaterThan(100);
   }, 120_000);
