@@ -9,10 +9,12 @@ import { benchOffload } from "./offload.js";
 import { benchResync } from "./resync.js";
 import { benchSoak } from "./soak.js";
 import { benchSynth } from "./synth.js";
+import { benchTx } from "./tx.js";
 
 const sections: [string, () => Promise<unknown>][] = [
   ["Co-simulation bridge", benchCosim],
   ["Offload block line rate and latency (ddp_top, DATA_W 64)", benchOffload],
+  ["Transmit data-digest block line rate and latency (ddp_tx, DATA_W 64)", benchTx],
   ["End to end: target -> wire -> RTL -> driver -> TCP -> host", benchE2e],
   ["Resync: the loss sweep", () => benchResync({ seed: 1 })],
   ["Soak: random differential traffic (make soak), one worker per core", () => benchSoak()],
