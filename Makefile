@@ -13,6 +13,7 @@ help:
 	@echo "make test            the whole suite (typecheck, lint, unit, RTL and end-to-end tests)"
 	@echo "make sim [SHARD=i/n] the RTL regression only"
 	@echo "make soak [FRAMES=n] [SHARD=i/n] [SEED=s] [SCENARIO=seed]  random differential traffic, RTL against the model, on every core"
+	@echo "make coverage [SOAK=1 [FRAMES=n]]  the RTL regression on coverage builds: per-module table, cover points, HTML"
 	@echo "make lint            verilator --lint-only -Wall over rtl/"
 	@echo "make synth           synthesize every rtl/ module with the pinned Yosys; cells and depth"
 	@echo "make waves TEST=pat  rerun the tests matching pat with FST tracing; prints the files"
@@ -67,3 +68,9 @@ bench:
 
 clean:
 	rm -rf build waves
+
+# The RTL regression on coverage-instrumented builds (build/coverage/): per-module table, cover points, HTML
+# report. SOAK=1 adds a soak of FRAMES (default 10^5) frames.
+.PHONY: coverage
+coverage:
+	$(NPX) tsx scripts/coverage.ts $(if $(filter 1,$(SOAK)),--soak $(or $(FRAMES),100000))

@@ -9,6 +9,7 @@ command -v verilator >/dev/null || need+=(verilator)
 command -v ccache >/dev/null || need+=(ccache)
 command -v tshark >/dev/null || need+=(tshark)
 command -v fst2vcd >/dev/null || need+=(gtkwave)   # fst2vcd, to read waveforms in tests and by hand
+command -v genhtml >/dev/null || need+=(lcov)      # genhtml, the HTML report of `make coverage`
 [ -f /usr/include/zmq.h ] || need+=(libzmq3-dev)
 [ -f /usr/include/zmq.hpp ] || need+=(cppzmq-dev)
 command -v make >/dev/null || need+=(make)
