@@ -58,13 +58,13 @@ export interface ModuleRow {
 
 /**
  * Per RTL file (module): points hit by any instance over points. A point is identified by its source position
- * and comment, so a module instantiated twice counts once. Points of files outside rtl/ (the cover points'
- * own modules) are left out; `waived` (by sourceKey-like "file:line") are dropped from line and branch.
+ * and comment, so a module instantiated twice counts once. Points of files outside `dir` (the cover points'
+ * own modules) are left out; `waived` ("file:line") are dropped from line and branch.
  */
-export function summarize(points: readonly Point[], waived: ReadonlySet<string> = new Set()): ModuleRow[] {
+export function summarize(points: readonly Point[], waived: ReadonlySet<string> = new Set(), dir = "rtl/"): ModuleRow[] {
   const merged = new Map<string, { p: Point; count: number }>();
   for (const p of points) {
-    if (!p.file.startsWith("rtl/")) continue;
+    if (!p.file.startsWith(dir)) continue;
     const k = sourceKey(p);
     const e = merged.get(k);
     if (e === undefined) merged.set(k, { p, count: p.count });
