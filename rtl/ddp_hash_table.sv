@@ -10,11 +10,11 @@
 // Storage: 2 banks x ROWS rows x WAYS slots; one RAM word is a whole row, way w in bits [w*SLOT_BITS +: SLOT_BITS].
 // A slot:
 //
-//   +--------------+-----------+-------------+-------------+
-//   | state [1:0]  | gen [7:0] | key [KEY_W] | val [VAL_W] |   (val in the low bits)
-//   +--------------+-----------+-------------+-------------+
-//   state: 0 FREE, 1 VALID, 2 DRAINING. gen counts the slot's FREEs (mod 256): software holding a slot id and
-//   its gen can tell a reused slot from the one it knew. A slot id is {bank, row, way} (SLOT_W bits).
+//   +----------+-----------+-------------+-------------+
+//   | live [1] | gen [7:0] | key [KEY_W] | val [VAL_W] |   (val in the low bits)
+//   +----------+-----------+-------------+-------------+
+//   live: 0 FREE, 1 VALID. gen counts the times the slot was freed (DELETE, SCAN; mod 256): software holding a
+//   slot id and its gen can tell a reused slot from the one it knew. A slot id is {bank, row, way} (SLOT_W bits).
 //
 // Each bank is held in RAMs with one read and one write port: a copy per reader (the lookup, the slot read when
 // HAS_RD, the command port), all written together, so the datapath never waits for the command port. A write is
@@ -27,25 +27,37 @@
 //     selected into lk_*. The RAM read sees every write made at an earlier edge.
 //   slot read, RD_LAT = 2 advances: 1 the slot's row is read (seeing writes at earlier edges); 2 the way is
 //     selected into rd_*.
-//   command port: one operation at a time, c_ready high only in the idle state. Every RAM write of an operation
-//     happens at the edge that raises its response (r_valid), so a lookup whose RAM read (its second advance) is
-//     at a later edge sees it; in particular any lookup presented to the port in the cycle r_valid is high, or
-//     later. INSERT / DELETE / FREE: r_valid rises at the 4th edge after the accepting one, and c_ready is high
-//     again in that cycle. SCAN reads one row per cycle: its r_last response comes 2 * ROWS + 2 edges after the
-//     accepting one, plus at most one per slot it drains.
+//   command port: one operation at a time. c_ready is high only when the port is idle: no operation running and
+//     no response waiting (r_valid low; c_ready is a register output, it does not depend on r_ready). Responses
+//     are valid / ready: r_valid and r_* hold while r_valid && !r_ready, and a response is taken at an edge with
+//     r_valid && r_ready. Every RAM write of an operation happens at or before the edge at which the response
+//     that reports it first becomes valid, so a lookup or slot read whose RAM read (lookup: second advance; slot
+//     read: first advance) is at a later edge sees it; in particular any lookup presented in a cycle in which
+//     that response is valid, or later. INSERT / DELETE / PROBE: r_valid rises at the 4th edge after the
+//     accepting one; c_ready rises at the edge that takes the response (with r_ready high: one cycle after r_valid
+//     rose, so one operation per 5 cycles). SCAN reads one row per cycle and never moves past a response not
+//     taken (it stalls): with r_ready held high its r_last response comes 2 * ROWS + 2 edges after the
+//     accepting one, plus at most one per slot it frees; each cycle of back-pressure delays it.
 //   Outputs other than lk_out_valid / rd_out_valid / r_valid mean nothing while those are 0.
 // Reset: rst (synchronous) starts a sweep that writes every row FREE / gen 0 / key 0 / val 0 in every copy, one
-// row per cycle (ROWS cycles). `init` is high meanwhile: c_ready is low and lookups whose RAM read falls in the
-// sweep miss; slot reads then return what the RAM holds. RAM contents are not reset otherwise.
+// row per cycle (ROWS cycles), and drops any operation or response. `init` is high meanwhile: c_ready is low and
+// lookups whose RAM read falls in the sweep miss; slot reads then return what the RAM holds. RAM contents are
+// not reset otherwise.
 //
-// Operations (c_op): r_slot / r_gen / r_key / r_val are the slot the operation found or changed, as it is after
-// it (0 when there is none: FULL, NOT_FOUND, SCAN's last response). r_last is 1 on an operation's last response.
+// Operations (c_op): r_slot / r_gen are the slot the operation found or changed and its gen after it; r_key /
+// r_val the key and value it holds (INSERT: after it; DELETE, SCAN: the ones it held); all 0 when there is none
+// (FULL, NOT_FOUND, SCAN's last response). r_last is 1 on an operation's last response.
 //   0 INSERT(c_key, c_val): a VALID slot with the key in row A or B -> EXISTS (that slot, unchanged); else the
 //     lowest FREE way of row A, else of row B, becomes VALID {c_key, c_val}, its gen kept -> OK; else FULL.
-//   1 DELETE(c_key): the VALID slot with the key becomes DRAINING (kept, matches no lookup) -> OK; else NOT_FOUND.
-//   2 FREE(c_slot): the slot becomes FREE and its gen increments, whatever its state -> OK (key, val kept).
-//   3 SCAN(c_key as pattern, c_mask): every VALID slot with (key & c_mask) == (c_key & c_mask) becomes DRAINING,
-//     one OK response each (r_last 0), bank 0 rows 0 .. ROWS-1 then bank 1, ways in order; then OK with r_last 1.
+//   1 DELETE(c_key): the VALID slot with the key becomes FREE at once and its gen increments -> OK (r_gen the new
+//     gen, r_key / r_val what it held); else NOT_FOUND.
+//   2 PROBE(c_key): INSERT's decision, nothing written: a VALID slot with the key -> EXISTS (that slot, its gen,
+//     key, val); else the slot INSERT would take now (lowest FREE way of row A, else of row B) -> OK with that
+//     slot and its current gen, r_key = c_key, r_val = 0; else FULL. A PROBE followed by an INSERT of the same key
+//     with no other operation between them gives the same slot (and status, EXISTS / OK / FULL).
+//   3 SCAN(c_key as pattern, c_mask): every VALID slot with (key & c_mask) == (c_key & c_mask) becomes FREE at
+//     once and its gen increments; one OK response each (r_last 0; r_gen the new gen, r_key / r_val what it held),
+//     bank 0 rows 0 .. ROWS-1 then bank 1, ways in order; then OK with r_last 1 (r_slot / gen / key / val 0).
 //   4..7: answered NOT_FOUND, nothing changes (an assertion flags them).
 //
 // Parameters:
@@ -64,10 +76,11 @@
 //   lk_valid, lk_key           a lookup
 //   lk_out_valid, lk_hit, lk_slot, lk_gen, lk_val      its answer, LK_LAT advances later (slot, gen, val 0 on a miss)
 //   rd_valid, rd_slot          a slot read
-//   rd_out_valid, rd_state, rd_gen, rd_key, rd_val     the slot as stored, RD_LAT advances later
-//   c_valid, c_ready, c_op, c_key, c_val, c_slot, c_mask   an operation (valid / ready)
-//   r_valid, r_status, r_slot, r_gen, r_key, r_val, r_last  a response (one-cycle pulse): status 0 OK, 1 EXISTS,
-//                              2 FULL, 3 NOT_FOUND
+//   rd_out_valid, rd_live, rd_gen, rd_key, rd_val      the slot as stored, RD_LAT advances later
+//   c_valid, c_ready, c_op, c_key, c_val, c_mask       an operation (valid / ready)
+//   c_slot                     unused (no operation takes a slot id)
+//   r_valid, r_ready, r_status, r_slot, r_gen, r_key, r_val, r_last  a response (valid / ready): status 0 OK,
+//                              1 EXISTS, 2 FULL, 3 NOT_FOUND
 
 module ddp_hash_table #(
   // key width in bits, a multiple of 8
@@ -105,7 +118,7 @@ module ddp_hash_table #(
   input  logic              rd_valid,
   input  logic [SLOT_W-1:0] rd_slot,
   output logic              rd_out_valid,
-  output logic [1:0]        rd_state,
+  output logic              rd_live,
   output logic [GEN_W-1:0]  rd_gen,
   output logic [KEY_W-1:0]  rd_key,
   output logic [VAL_W-1:0]  rd_val,
@@ -115,9 +128,12 @@ module ddp_hash_table #(
   input  logic [2:0]        c_op,
   input  logic [KEY_W-1:0]  c_key,
   input  logic [VAL_W-1:0]  c_val,
+  /* verilator lint_off UNUSEDSIGNAL */
   input  logic [SLOT_W-1:0] c_slot,
+  /* verilator lint_on UNUSEDSIGNAL */
   input  logic [KEY_W-1:0]  c_mask,
   output logic              r_valid,
+  input  logic              r_ready,
   output logic [1:0]        r_status,
   output logic [SLOT_W-1:0] r_slot,
   output logic [GEN_W-1:0]  r_gen,
@@ -126,21 +142,21 @@ module ddp_hash_table #(
   output logic              r_last
 );
 
-  localparam logic [1:0] S_FREE = 2'd0, S_VALID = 2'd1, S_DRAINING = 2'd2;
-  localparam logic [2:0] OP_INSERT = 3'd0, OP_DELETE = 3'd1, OP_FREE = 3'd2, OP_SCAN = 3'd3;
+  localparam logic [2:0] OP_INSERT = 3'd0, OP_DELETE = 3'd1, OP_PROBE = 3'd2, OP_SCAN = 3'd3;
   localparam logic [1:0] R_OK = 2'd0, R_EXISTS = 2'd1, R_FULL = 2'd2, R_NOT_FOUND = 2'd3;
 
   typedef struct packed {
-    logic [1:0]       state;
+    logic             live;
     logic [GEN_W-1:0] gen;
     logic [KEY_W-1:0] key;
     logic [VAL_W-1:0] val;
   } slot_t;
 
-  localparam int SLOT_BITS = 2 + GEN_W + KEY_W + VAL_W;
-  // Where a slot's key and state start inside it.
+  localparam int SLOT_BITS = 1 + GEN_W + KEY_W + VAL_W;
+  // Where a slot's key, gen and live bit are inside it.
   localparam int KEY_LSB   = VAL_W;
-  localparam int STATE_LSB = VAL_W + KEY_W + GEN_W;
+  localparam int GEN_LSB   = VAL_W + KEY_W;
+  localparam int LIVE_BIT  = VAL_W + KEY_W + GEN_W;
   localparam int ROW_BITS  = WAYS * SLOT_BITS;
   // Both candidate rows side by side (bank 0 low): slot i = bank i / WAYS, way i % WAYS.
   localparam int PAIR = 2 * WAYS;
@@ -151,7 +167,7 @@ module ddp_hash_table #(
   function automatic logic [PAIR-1:0] valid_matches(input logic [2*ROW_BITS-1:0] rows, input logic [KEY_W-1:0] pattern,
                                                     input logic [KEY_W-1:0] mask);
     for (int i = 0; i < PAIR; i++) begin
-      valid_matches[i] = rows[i*SLOT_BITS + STATE_LSB +: 2] == S_VALID
+      valid_matches[i] = rows[i*SLOT_BITS + LIVE_BIT]
                          && ((rows[i*SLOT_BITS + KEY_LSB +: KEY_W] ^ pattern) & mask) == '0;
     end
   endfunction
@@ -210,7 +226,7 @@ module ddp_hash_table #(
   logic [ROW_W-1:0] l2_row_a_q, l2_row_b_q;
   /* verilator lint_off UNUSEDSIGNAL */
   logic [31:0]      l1_hash;   // only the row bits count
-  slot_t            lk_found;  // its state and key are known: VALID, the key looked up
+  slot_t            lk_found;  // its live bit and key are known: VALID, the key looked up
   /* verilator lint_on UNUSEDSIGNAL */
   logic [PAIR-1:0]  lk_match;
   logic [IDX_W-1:0] lk_idx;
@@ -300,7 +316,7 @@ module ddp_hash_table #(
     always_ff @(posedge clk) begin
       if (adv) begin
         rd1_idx_q <= {rd_slot[SLOT_W-1], rd_slot[WAY_W-1:0]};
-        rd_state  <= rd_found.state;
+        rd_live   <= rd_found.live;
         rd_gen    <= rd_found.gen;
         rd_key    <= rd_found.key;
         rd_val    <= rd_found.val;
@@ -308,7 +324,7 @@ module ddp_hash_table #(
     end
   end else begin : g_no_rd
     assign rd_out_valid = 1'b0;
-    assign rd_state     = '0;
+    assign rd_live      = 1'b0;
     assign rd_gen       = '0;
     assign rd_key       = '0;
     assign rd_val       = '0;
@@ -331,13 +347,11 @@ module ddp_hash_table #(
   logic [KEY_W-1:0]   key_q;
   logic [KEY_W-1:0]   mask_q;        // SCAN's mask; all ones for the others (an exact match)
   logic [VAL_W-1:0]   val_q;
-  logic [SLOT_W-1:0]  slot_q;
   logic [2*ROW_W-1:0] op_row_q;      // the rows read, per bank (bank 0 low)
   logic [PAIR-1:0]    hit_q, free_q;
   logic [PAIR-1:0]    sel_q;         // the slot the operation found or changes (one-hot), 0 if none
   logic [1:0]         status_q;
   logic               write_q;
-  logic [1:0]         new_state_q;
 
   /* verilator lint_off UNUSEDSIGNAL */
   logic [31:0]        op_hash;  // only the row bits count
@@ -345,15 +359,16 @@ module ddp_hash_table #(
   logic [2*ROW_W-1:0] op_addr;
   logic [PAIR-1:0]    cmd_match;     // matching VALID slots of the row pair the command side read
   logic [PAIR-1:0]    sel_d;
-  logic [1:0]         status_d, new_state_d;
+  logic [1:0]         status_d;
   logic               write_d;
   slot_t              op_old, op_new;
+  logic               probe_ok;      // a PROBE that found a FREE slot
   logic [IDX_W-1:0]   op_idx;
 
   ddp_hash #(.KEY_W(KEY_W)) u_op_hash (.clk, .key(key_q), .hash(op_hash));
 
-  // FREE reads the slot's row in both banks; the others their key's rows A and B.
-  assign op_addr   = op_q == OP_FREE ? {2{slot_q[WAY_W +: ROW_W]}} : {op_hash[16 +: ROW_W], op_hash[0 +: ROW_W]};
+  // Every operation but SCAN reads its key's rows A and B.
+  assign op_addr   = {op_hash[16 +: ROW_W], op_hash[0 +: ROW_W]};
   always_comb begin
     cmd_match = '0;
     if (fsm_q == F_CMP || (fsm_q == F_SCAN && sc1_valid_q)) cmd_match = valid_matches(cmd_q, key_q, mask_q);
@@ -364,33 +379,26 @@ module ddp_hash_table #(
     sel_d       = '0;
     status_d    = R_NOT_FOUND;
     write_d     = 1'b0;
-    new_state_d = S_FREE;
     unique case (op_q)
-      OP_INSERT: begin
+      // PROBE decides as INSERT does and writes nothing.
+      OP_INSERT, OP_PROBE: begin
         if (|hit_q) begin
           sel_d    = hit_q;
           status_d = R_EXISTS;
         end else if (|free_q) begin
-          sel_d       = lowest(free_q);
-          status_d    = R_OK;
-          write_d     = 1'b1;
-          new_state_d = S_VALID;
+          sel_d    = lowest(free_q);
+          status_d = R_OK;
+          write_d  = op_q == OP_INSERT;
         end else begin
           status_d = R_FULL;
         end
       end
       OP_DELETE: begin
         if (|hit_q) begin
-          sel_d       = hit_q;
-          status_d    = R_OK;
-          write_d     = 1'b1;
-          new_state_d = S_DRAINING;
+          sel_d    = hit_q;
+          status_d = R_OK;
+          write_d  = 1'b1;
         end
-      end
-      OP_FREE: begin
-        sel_d    = PAIR'(1) << {slot_q[SLOT_W-1], slot_q[WAY_W-1:0]};
-        status_d = R_OK;
-        write_d  = 1'b1;
       end
       default: ;
     endcase
@@ -404,37 +412,43 @@ module ddp_hash_table #(
       op_old = pick(cmd_q, sel_q);
       op_idx = encode(sel_q);
     end
-    op_new = op_old;
+    op_new   = op_old;
+    probe_ok = op_q == OP_PROBE && status_q == R_OK;
     if (write_q) begin
-      op_new.state = new_state_q;
+      // INSERT: VALID with the new key and value; DELETE: FREE, gen + 1, key and value kept.
+      op_new.live = op_q == OP_INSERT;
       if (op_q == OP_INSERT) begin
         op_new.key = key_q;
         op_new.val = val_q;
+      end else begin
+        op_new.gen = op_old.gen + GEN_W'(1);
       end
-      if (op_q == OP_FREE) op_new.gen = op_old.gen + GEN_W'(1);
     end
   end
 
   // ---------------------------------------------------------------------------------------------------------
   // SCAN: a pipeline over the 2 * ROWS rows, {bank, row} counting up. sc_ptr_q is the next row to read; stage 1
   // (sc1) is a row read (in cmd_q), stage 2 (sc2) a row compared, with its matching VALID slots in sc2_match_q.
-  // Stage 2 drains one match per cycle; the pipeline moves on in the cycle it drains its last one (or has none).
+  // Stage 2 frees one match per cycle (its row is held with every gen already incremented, so the write and the
+  // response take the slot as it is); the pipeline moves on in the cycle it frees its last one (or has none).
+  // While a response waits (r_valid && !r_ready: sc_hold) nothing moves, reads nor writes.
 
   logic [ROW_W:0]      sc_ptr_q, sc1_ptr_q, sc2_ptr_q;   // {bank, row}
   logic                sc_issue_q, sc1_valid_q;
   logic [WAYS-1:0]     sc2_match_q;
   logic [ROW_BITS-1:0] sc2_row_q;
-  logic                sc_adv, sc_emit, sc_done;
+  logic                sc_hold, sc_adv, sc_emit, sc_done;
   logic [WAYS-1:0]     sc1_match, sc_pick;
   slot_t               sc_slot;
   logic [WAY_W-1:0]    sc_way;
 
   always_comb begin
     sc1_match = !sc1_valid_q ? '0 : sc1_ptr_q[ROW_W] ? cmd_match[WAYS +: WAYS] : cmd_match[0 +: WAYS];
+    sc_hold   = r_valid && !r_ready;
     sc_pick   = sc2_match_q & (~sc2_match_q + WAYS'(1));
-    sc_emit   = |sc2_match_q;
-    sc_adv    = (sc2_match_q & ~sc_pick) == '0;
-    sc_done   = !sc_issue_q && !sc1_valid_q && !sc_emit;
+    sc_emit   = !sc_hold && sc2_match_q != '0;
+    sc_adv    = !sc_hold && (sc2_match_q & ~sc_pick) == '0;
+    sc_done   = !sc_hold && !sc_issue_q && !sc1_valid_q && sc2_match_q == '0;
     sc_slot   = '0;
     sc_way    = '0;
     if (sc_emit) begin
@@ -473,7 +487,7 @@ module ddp_hash_table #(
         wr_ways       = sc_pick;
         wr_row        = sc2_ptr_q[ROW_W-1:0];
         wr_slot       = sc_slot;
-        wr_slot.state = S_DRAINING;
+        wr_slot.live  = 1'b0;
       end
       default: ;
     endcase
@@ -483,13 +497,13 @@ module ddp_hash_table #(
   // Control.
 
   assign init    = fsm_q == F_INIT;
-  assign c_ready = fsm_q == F_IDLE;
+  assign c_ready = fsm_q == F_IDLE && !r_valid;
 
   always_comb begin
     fsm_d = fsm_q;
     unique case (fsm_q)
       F_INIT:  if (sweep_q == ROW_W'(ROWS - 1)) fsm_d = F_IDLE;
-      F_IDLE:  if (c_valid) fsm_d = c_op == OP_SCAN ? F_SCAN : F_READ;
+      F_IDLE:  if (c_valid && !r_valid) fsm_d = c_op == OP_SCAN ? F_SCAN : F_READ;
       F_READ:  fsm_d = F_CMP;
       F_CMP:   fsm_d = F_SEL;
       F_SEL:   fsm_d = F_WRITE;
@@ -509,9 +523,10 @@ module ddp_hash_table #(
       sc2_match_q <= '0;
     end else begin
       fsm_q   <= fsm_d;
-      r_valid <= fsm_q == F_WRITE || (fsm_q == F_SCAN && (sc_emit || sc_done));
+      // A response is held until taken; WRITE and SCAN make one only when none is held.
+      if (!(r_valid && !r_ready)) r_valid <= fsm_q == F_WRITE || (fsm_q == F_SCAN && (sc_emit || sc_done));
       if (fsm_q == F_INIT) sweep_q <= sweep_q + 1'b1;
-      if (fsm_q == F_IDLE && c_valid) begin
+      if (c_valid && c_ready) begin
         sc_issue_q  <= 1'b1;
         sc1_valid_q <= 1'b0;
         sc2_match_q <= '0;
@@ -520,7 +535,7 @@ module ddp_hash_table #(
           sc_issue_q  <= sc_issue_q && sc_ptr_q != '1;
           sc1_valid_q <= sc_issue_q;
           sc2_match_q <= sc1_match;
-        end else begin
+        end else if (sc_emit) begin
           sc2_match_q <= sc2_match_q & ~sc_pick;
         end
       end
@@ -528,40 +543,45 @@ module ddp_hash_table #(
   end
 
   always_ff @(posedge clk) begin
-    if (fsm_q == F_IDLE && c_valid) begin
+    if (c_valid && c_ready) begin
       op_q     <= c_op;
       key_q    <= c_key;
       mask_q   <= c_op == OP_SCAN ? c_mask : '1;
       val_q    <= c_val;
-      slot_q   <= c_slot;
       sc_ptr_q <= '0;
     end
     if (fsm_q == F_READ) op_row_q <= op_addr;
     if (fsm_q == F_CMP) begin
       hit_q <= cmd_match;
-      for (int i = 0; i < PAIR; i++) free_q[i] <= cmd_q[i*SLOT_BITS + STATE_LSB +: 2] == S_FREE;
+      for (int i = 0; i < PAIR; i++) free_q[i] <= !cmd_q[i*SLOT_BITS + LIVE_BIT];
     end
     if (fsm_q == F_SEL) begin
       sel_q       <= sel_d;
       status_q    <= status_d;
       write_q     <= write_d;
-      new_state_q <= new_state_d;
     end
     if (fsm_q == F_SCAN && sc_adv) begin
       if (sc_issue_q) sc_ptr_q <= sc_ptr_q + 1'b1;
       sc1_ptr_q <= sc_ptr_q;
       sc2_ptr_q <= sc1_ptr_q;
       sc2_row_q <= sc1_ptr_q[ROW_W] ? cmd_q[ROW_BITS +: ROW_BITS] : cmd_q[0 +: ROW_BITS];
+      // Every slot's gen as it will be once freed (only the matching ones are written).
+      for (int w = 0; w < WAYS; w++) begin
+        sc2_row_q[w*SLOT_BITS + GEN_LSB +: GEN_W] <= GEN_W'((sc1_ptr_q[ROW_W] ? cmd_q[ROW_BITS + w*SLOT_BITS + GEN_LSB +: GEN_W]
+                                                                              : cmd_q[w*SLOT_BITS + GEN_LSB +: GEN_W]) + 1'b1);
+      end
     end
     // Responses (r_valid above says which cycles hold one).
     if (fsm_q == F_WRITE) begin
       r_status <= status_q;
+      // wr_row is the selected slot's row whether or not it is written (PROBE).
       r_slot   <= sel_q == '0 ? '0 : {op_idx[WAY_W], wr_row, op_idx[WAY_W-1:0]};
       r_gen    <= op_new.gen;
-      r_key    <= op_new.key;
-      r_val    <= op_new.val;
+      // PROBE's OK: the key it would insert, no value.
+      r_key    <= probe_ok ? key_q : op_new.key;
+      r_val    <= probe_ok ? '0 : op_new.val;
       r_last   <= 1'b1;
-    end else if (fsm_q == F_SCAN) begin
+    end else if (fsm_q == F_SCAN && !sc_hold) begin
       r_status <= R_OK;
       r_slot   <= sc_emit ? {sc2_ptr_q, sc_way} : '0;
       r_gen    <= sc_slot.gen;
@@ -585,8 +605,8 @@ module ddp_hash_table #(
     else $error("ddp_hash_table: key 0x%0h VALID in several slots", key_q);
   // INSERT takes a FREE slot only.
   insert_free: assert property (@(posedge clk) disable iff (rst)
-                                fsm_q == F_WRITE && write_q && op_q == OP_INSERT |-> op_old.state == S_FREE)
-    else $error("ddp_hash_table: INSERT over a slot in state %0d", op_old.state);
+                                fsm_q == F_WRITE && write_q && op_q == OP_INSERT |-> !op_old.live)
+    else $error("ddp_hash_table: INSERT over a VALID slot");
   op_known: assert property (@(posedge clk) disable iff (rst) c_valid && c_ready |-> c_op <= OP_SCAN)
     else $error("ddp_hash_table: unknown operation %0d", c_op);
 `endif
