@@ -35,9 +35,10 @@
 //     read: first advance) is at a later edge sees it; in particular any lookup presented in a cycle in which
 //     that response is valid, or later. INSERT / DELETE / PROBE: r_valid rises at the 4th edge after the
 //     accepting one; c_ready rises at the edge that takes the response (with r_ready high: one cycle after r_valid
-//     rose, so the next operation is accepted 6 edges after the previous one at best). SCAN reads one row per cycle and never moves past a response not
-//     taken (it stalls): with r_ready held high its r_last response comes 2 * ROWS + 2 edges after the
-//     accepting one, plus at most one per slot it frees; each cycle of back-pressure delays it.
+//     rose, so the next operation is accepted 6 edges after the previous one at best). SCAN reads one row per
+//     cycle and never moves past a response not taken (it stalls): with r_ready held high its r_last response
+//     comes 2 * ROWS + 2 edges after the accepting one, plus at most one per slot it frees; each cycle of
+//     back-pressure delays it.
 //   Outputs other than lk_out_valid / rd_out_valid / r_valid mean nothing while those are 0.
 // Reset: rst (synchronous) starts a sweep that writes every row FREE / gen 0 / key 0 / val 0 in every copy, one
 // row per cycle (ROWS cycles), and drops any operation or response. `init` is high meanwhile: c_ready is low and
