@@ -67,11 +67,11 @@ function check(sc: TxScenario, out: readonly Uint8Array[], dut: TxDut): void {
 describeRtl("ddp_tx DATA_W=64", { top: "ddp_tx", params: { DATA_W: 64, N_CTX }, ports }, (rtl) => {
   for (const v of PAUSE_VARIANTS) {
     rtl.test(`random write streams with retransmissions, ${v.name}`, async ({ dut, rng }) => {
-      const sc = txScenario(rng, { sockets: 4, pdusPerSocket: 10, nCtx: N_CTX });
+      const sc = txScenario(rng, { sockets: 4, pdusPerSocket: 10, nCtx: N_CTX, retransmit: 0.3 });
       const out = await run(dut, sc.items, { rng, v });
       check(sc, out, dut);
       expect(stats(dut).ddgst, "digests filled").toBeGreaterThan(0);
-      expect(stats(dut).resync, "resyncs").toBeGreaterThan(0);
+      expect(stats(dut).resync, "resyncs").toBe(sc.items.filter((i) => i.desc.kind === TxKind.RESYNC).length);
     });
   }
 
