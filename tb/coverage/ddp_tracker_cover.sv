@@ -109,7 +109,8 @@ module ddp_tracker_cover (
   hdr_split_frame_21: cover property (@(posedge clk) disable iff (rst) sof && r34 && diff == '0 && c_rg == 3'd0 && c_rem == 32'd3);
   hdr_split_frame_22: cover property (@(posedge clk) disable iff (rst) sof && r34 && diff == '0 && c_rg == 3'd0 && c_rem == 32'd2);
   hdr_split_frame_23: cover property (@(posedge clk) disable iff (rst) sof && r34 && diff == '0 && c_rg == 3'd0 && c_rem == 32'd1);
-  hdr_start_lane0: cover property (@(posedge clk) disable iff (rst) beat && hs_valid && hs_lane == 4'd0);
+  // A header starting on lane 0 began the beat (hs_valid marks only headers starting after a region ended in it).
+  hdr_start_lane0: cover property (@(posedge clk) disable iff (rst) beat && ((hs_valid && hs_lane == 4'd0) || (c_rg == 3'd0 && c_rem == 32'd24 && lo == 4'd0)));
   hdr_start_lane1: cover property (@(posedge clk) disable iff (rst) beat && hs_valid && hs_lane == 4'd1);
   hdr_start_lane2: cover property (@(posedge clk) disable iff (rst) beat && hs_valid && hs_lane == 4'd2);
   hdr_start_lane3: cover property (@(posedge clk) disable iff (rst) beat && hs_valid && hs_lane == 4'd3);
