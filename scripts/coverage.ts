@@ -15,7 +15,10 @@ const args = process.argv.slice(2);
 const soakAt = args.indexOf("--soak");
 const soakFrames = soakAt >= 0 ? Number(args[soakAt + 1]) : 0;
 const testsAt = args.indexOf("--tests");
-const tests = testsAt >= 0 ? args.slice(testsAt + 1) : ["test/rtl", "test/e2e"];
+// --tests takes the paths up to the next option.
+const testArgs = testsAt >= 0 ? args.slice(testsAt + 1) : [];
+const testEnd = testArgs.findIndex((a) => a.startsWith("--"));
+const tests = testsAt >= 0 ? testArgs.slice(0, testEnd < 0 ? undefined : testEnd) : ["test/rtl", "test/e2e"];
 if (!Number.isInteger(soakFrames) || soakFrames < 0) {
   console.error("coverage: --soak needs a whole number of frames");
   process.exit(2);
