@@ -465,8 +465,8 @@ async function randomRun(bench: Bench, rng: Rng, ops: number, poolSize: number):
   for (let i = 0; i < ops; i++) {
     // Idle gaps between operations let lookups run against a still table too.
     if (rng.chance(0.3)) await bench.cycles(rng.range(1, 4));
-    // Phases of 100 operations that fill the table (FULL) and empty it again.
-    const cmd = randomCmd(rng, bench.model, keys, Math.floor(i / 100) % 2 === 0 ? 0.97 : 0.3);
+    // Phases of 200 operations that fill the table (FULL: ~190 inserts of 180 keys into 128 slots) and empty it.
+    const cmd = randomCmd(rng, bench.model, keys, Math.floor(i / 200) % 2 === 0 ? 0.97 : 0.3);
     const rs = await bench.op(cmd);
     for (const r of rs) seen.add(`${cmd.op}:${r.status}`);
     // A PROBE, then (often) the INSERT of its key right after it: the same status and slot.
