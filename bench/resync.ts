@@ -43,8 +43,6 @@ export async function runPoint(c: PointConfig): Promise<RunReport> {
     iodepth: c.inFlight,
     ddgst: true,
     pduSize: c.pdu,
-    // 16 SGL entries of 8 KiB: the whole 128 KiB read fits MAX_SGL.
-    pageSize: 8192,
     mss: c.mss,
     impairments: { ...RUN_DEFAULTS.impairments, ...(c.impairments ?? { loss: c.rate, reorder: c.rate }) },
     napiBudget: c.napi ?? NAPI_WEIGHT,

@@ -84,7 +84,9 @@ package ddp_pkg;
   localparam int STAT_RESYNC_CONFIRMS = 11;
   localparam int STAT_RESYNC_TIMEOUTS = 12;
   localparam int STAT_RESYNC_MISSES   = 13;
-  localparam int N_STATS          = 14;
+  localparam int STAT_TAG_COLLISIONS  = 14;
+  localparam int STAT_POOL_EXHAUSTED  = 15;
+  localparam int N_STATS          = 16;
 
 endpackage
 /* verilator lint_on UNUSEDPARAM */

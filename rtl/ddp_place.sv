@@ -1,18 +1,21 @@
 // ddp_place: tag lookup, data digest, placement, ring mask, DMA requests and CQEs (contract sections 3-6).
 //
-// Takes ddp_tracker's per-beat output (S1) and adds two stages, all advancing together on `adv`:
-//   S2  per-context PDU state (N_CTX entries: running CRC, crc_valid, place decision, tag index, cid, datao),
-//       read and written every beat like the tracker's. A header that passed this beat starts a new PDU:
-//       CRC = 0xFFFFFFFF, crc_valid = 1, and for a C2HData the tag CAM lookup (combinational) decides once
-//       whether its data is placed: nvme-tcp cap active, (ctx, cid) valid, datao + datal <= total length.
-//       With s_gap in the same beat (a first beat, no data) it is a resync confirm resuming inside the PDU
-//       (contract section 7): the same decision, but crc_valid = 0.
+// Takes ddp_tracker's per-beat output (S1) and adds these stages, all advancing together on `adv`:
+//   L1-L3  the tag table's lookup of (ctx, cid) for a header that passed (ddp_tag_table, LK_LAT advances); the
+//          beat waits beside it.
+//   S2  per-context PDU state (N_CTX entries: running CRC, crc_valid, place decision, the entry's slot and
+//       generation, its page offset, cid, datao), read and written every beat like the tracker's. A header
+//       that passed this beat starts a new PDU: CRC = 0xFFFFFFFF, crc_valid = 1, and for a C2HData the lookup
+//       decides once whether its data is placed: nvme-tcp cap active, (ctx, cid) found, datao + datal <= total
+//       length. With s_gap in the same beat (a first beat, no data) it is a resync confirm resuming inside the
+//       PDU (contract section 7): the same decision, but crc_valid = 0.
 //       The beat's data lanes [d_lo, d_lo + d_cnt) are shifted to lane 0 and fed to the CRC32C core with a
-//       byte count; a digest completing in this beat is compared with the CRC after this beat's data. A teardown
-//       or context delete (inval) clears the place decision of every PDU that used the entry, at once.
-//       Frame accumulation of crc_ok (rule 6).
-//   S3  segment slots (at most MAX_SEGS per frame; a PDU's data in one frame is one segment), SGL walk through
-//       the CAM's walk port (combinational), ring tkeep mask, DMA request, CQE at the frame's last beat.
+//       byte count; a digest completing in this beat is compared with the CRC after this beat's data.
+//       Frame accumulation of crc_ok (rule 6). A beat to place asks the tag table where its bytes go (resolve).
+//   R1-R3  the resolve (RS_LAT advances): the page addresses, and whether the entry is still the one the header
+//          found (a teardown or context delete since makes every later beat of the PDU unplaced).
+//   S3  segment slots (at most MAX_SEGS per frame; a PDU's data in one frame is one segment), ring tkeep mask,
+//       DMA request, CQE at the frame's last beat.
 //   OUT the output registers m_axis_rx_*, m_dma_*, m_cqe_* (each with a `sent` flag: an output taken while
 //       another output stalls the pipeline is not offered twice).
 //
@@ -22,10 +25,11 @@
 //
 // Parameters:
 //   DATA_W, KEEP_W   bus width (64 only), bytes per beat
-//   N_CTX, N_TAGS    contexts, tag entries
+//   N_CTX            contexts
+//   SLOT_W, PO_W     tag slot id and page offset widths (ddp_tag_table's)
 //   MAX_SEGS         CQE segments per frame (1 .. 4: the CQE has four segment slots)
-//   CTX_W, TAG_W     index widths (derived)
-// Ports: s_* from ddp_tracker (same names as its m_*); caps; lk_* / rd_* / inval to ddp_tag_cam; the outputs;
+//   CTX_W            context index width (derived)
+// Ports: s_* from ddp_tracker (same names as its m_*); caps; lk_* / rs_* to ddp_tag_table; the outputs;
 //   stat_* increments (valid at the cycle the pipeline advances: gated with adv here).
 
 `include "ddp_pkg.sv"
@@ -37,14 +41,14 @@ module ddp_place #(
   parameter int KEEP_W = DATA_W / 8,
   // number of contexts
   parameter int N_CTX = 8,
-  // number of tag entries
-  parameter int N_TAGS = 64,
+  // tag slot id width
+  parameter int SLOT_W = 14,
+  // offset within an SGL page
+  parameter int PO_W = 12,
   // segments per CQE (1 .. 4)
   parameter int MAX_SEGS = 4,
   // context index width
-  parameter int CTX_W = (N_CTX > 1) ? $clog2(N_CTX) : 1,
-  // tag index width
-  parameter int TAG_W = (N_TAGS > 1) ? $clog2(N_TAGS) : 1
+  parameter int CTX_W = (N_CTX > 1) ? $clog2(N_CTX) : 1
 ) (
   input  logic              clk,
   input  logic              rst,
@@ -79,20 +83,26 @@ module ddp_place #(
   input  logic              s_rr,        // a RESYNC_REQUEST was raised at this beat (contract section 7)
   input  logic [31:0]       s_rr_seq,
 
-  output logic [CTX_W-1:0]  lk_ctx,
+  output logic              lk_valid,
+  output logic [15:0]       lk_ctx,
   output logic [15:0]       lk_cid,
   input  logic              lk_hit,
-  input  logic [TAG_W-1:0]  lk_idx,
+  input  logic [SLOT_W-1:0] lk_slot,
+  input  logic [7:0]        lk_gen,
   input  logic [31:0]       lk_total,
-  output logic [TAG_W-1:0]  rd_idx,
-  output logic [31:0]       rd_off,
-  output logic [3:0]        rd_cnt,
-  output logic              rd_en,
-  input  logic [63:0]       rd_addr0,
-  input  logic [3:0]        rd_len0,
-  input  logic [63:0]       rd_addr1,
-  input  logic [3:0]        rd_len1,
-  input  logic [N_TAGS-1:0] inval,
+  input  logic [PO_W-1:0]   lk_pg_off,
+  output logic              rs_valid,
+  output logic [SLOT_W-1:0] rs_slot,
+  output logic [7:0]        rs_gen,
+  output logic [15:0]       rs_ctx,
+  output logic [15:0]       rs_cid,
+  output logic [31:0]       rs_pos,
+  output logic [3:0]        rs_cnt,
+  input  logic              rs_ok,
+  input  logic [63:0]       rs_addr0,
+  input  logic [3:0]        rs_len0,
+  input  logic [63:0]       rs_addr1,
+  input  logic [3:0]        rs_len1,
 
   output logic [DATA_W-1:0] m_axis_rx_tdata,
   output logic [KEEP_W-1:0] m_axis_rx_tkeep,
@@ -141,21 +151,73 @@ module ddp_place #(
 
   localparam logic [31:0] CRC_INIT = 32'hFFFFFFFF;
   localparam int          SEG_W    = 16 + 32 + 16 + 16;   // {cid, buf_off, frame_off, len}
+  localparam int          LK_LAT   = 3;                   // ddp_tag_table's lookup latency, in advances
+  localparam int          RS_LAT   = 3;                   // ... and its resolve latency
+
+  // ---------------------------------------------------------------------------------------------------------
+  // L1-L3: the beat waits for its header's lookup.
+
+  typedef struct packed {
+    logic              valid;
+    logic [DATA_W-1:0] data;
+    logic [KEEP_W-1:0] keep;
+    logic              last, sof;
+    logic [12:0]       beat;
+    logic              hit;
+    logic [CTX_W-1:0]  ctx;
+    logic              crc_base, crc_kill, gap, hdr_done, hdr_c2h;
+    logic [15:0]       hdr_cid;
+    logic [31:0]       hdr_datao, hdr_datal;
+    logic              d_valid;
+    logic [3:0]        d_lo, d_cnt;
+    logic [31:0]       d_koff;
+    logic              d_cont, g_present, g_done;
+    logic [31:0]       g_value;
+    logic              rr;
+    logic [31:0]       rr_seq;
+  } beat_t;
+
+  beat_t l_q [LK_LAT];
+  beat_t b;     // the beat in S2
+
+  assign lk_valid = s_valid && s_hit && s_hdr_done && s_hdr_c2h;
+  assign lk_ctx   = 16'(s_ctx);
+  assign lk_cid   = s_hdr_cid;
+
+  always_ff @(posedge clk) begin
+    if (adv) begin
+      l_q[0] <= '{valid: s_valid, data: s_data, keep: s_keep, last: s_last, sof: s_sof, beat: s_beat, hit: s_hit,
+                  ctx: s_ctx, crc_base: s_crc_base, crc_kill: s_crc_kill, gap: s_gap, hdr_done: s_hdr_done,
+                  hdr_c2h: s_hdr_c2h, hdr_cid: s_hdr_cid, hdr_datao: s_hdr_datao, hdr_datal: s_hdr_datal,
+                  d_valid: s_d_valid, d_lo: s_d_lo, d_cnt: s_d_cnt, d_koff: s_d_koff, d_cont: s_d_cont,
+                  g_present: s_g_present, g_done: s_g_done, g_value: s_g_value, rr: s_rr, rr_seq: s_rr_seq};
+      for (int i = 1; i < LK_LAT; i++) l_q[i] <= l_q[i-1];
+    end
+    if (rst) begin
+      for (int i = 0; i < LK_LAT; i++) l_q[i].valid <= 1'b0;
+    end
+  end
+
+  assign b = l_q[LK_LAT-1];
 
   // ---------------------------------------------------------------------------------------------------------
   // S2: per-context PDU state.
 
-  logic [31:0]      p_crc   [N_CTX];
-  logic             p_crcv  [N_CTX];
-  logic             p_place [N_CTX];
-  logic [TAG_W-1:0] p_tag   [N_CTX];
-  logic [15:0]      p_cid   [N_CTX];
-  logic [31:0]      p_datao [N_CTX];
+  logic [31:0]       p_crc    [N_CTX];
+  logic              p_crcv   [N_CTX];
+  logic              p_place  [N_CTX];
+  logic [SLOT_W-1:0] p_slot   [N_CTX];
+  logic [7:0]        p_gen    [N_CTX];
+  logic [PO_W-1:0]   p_pg_off [N_CTX];
+  logic [15:0]       p_cid    [N_CTX];
+  logic [31:0]       p_datao  [N_CTX];
 
   logic              live2;
   logic [31:0]       e_crc_in, e_crc_out;
   logic              e_crcv, e_place;
-  logic [TAG_W-1:0]  e_tag;
+  logic [SLOT_W-1:0] e_slot;
+  logic [7:0]        e_gen;
+  logic [PO_W-1:0]   e_pg_off;
   logic [15:0]       e_cid;
   logic [31:0]       e_datao;
   logic [DATA_W-1:0] e_shift;
@@ -164,35 +226,36 @@ module ddp_place #(
   logic [32:0]       e_end;
   logic              fr_crc_q, fr_crc;   // crc_ok of the frame so far
 
-  assign lk_ctx = s_ctx;
-  assign lk_cid = s_hdr_cid;
-
   always_comb begin
-    live2 = s_valid && s_hit;
-    e_end = {1'b0, s_hdr_datao} + {1'b0, s_hdr_datal};
-    if (s_hdr_done) begin
+    live2 = b.valid && b.hit;
+    e_end = {1'b0, b.hdr_datao} + {1'b0, b.hdr_datal};
+    if (b.hdr_done) begin
       e_crc_in = CRC_INIT;
-      e_crcv   = !s_gap;   // with a gap: a resync resume inside the PDU (its earlier bytes were never checked)
-      e_place  = s_hdr_c2h && caps[ddp_pkg::CAP_NVME_TCP] && lk_hit && e_end <= {1'b0, lk_total} && !inval[lk_idx];
-      e_tag    = lk_idx;
-      e_cid    = s_hdr_cid;
-      e_datao  = s_hdr_datao;
+      e_crcv   = !b.gap;   // with a gap: a resync resume inside the PDU (its earlier bytes were never checked)
+      e_place  = b.hdr_c2h && caps[ddp_pkg::CAP_NVME_TCP] && lk_hit && e_end <= {1'b0, lk_total};
+      e_slot   = lk_slot;
+      e_gen    = lk_gen;
+      e_pg_off = lk_pg_off;
+      e_cid    = b.hdr_cid;
+      e_datao  = b.hdr_datao;
     end else begin
-      e_crc_in = p_crc[s_ctx];
-      e_crcv   = p_crcv[s_ctx] && !s_gap;
-      e_place  = p_place[s_ctx] && !inval[p_tag[s_ctx]];
-      e_tag    = p_tag[s_ctx];
-      e_cid    = p_cid[s_ctx];
-      e_datao  = p_datao[s_ctx];
+      e_crc_in = p_crc[b.ctx];
+      e_crcv   = p_crcv[b.ctx] && !b.gap;
+      e_place  = p_place[b.ctx];
+      e_slot   = p_slot[b.ctx];
+      e_gen    = p_gen[b.ctx];
+      e_pg_off = p_pg_off[b.ctx];
+      e_cid    = p_cid[b.ctx];
+      e_datao  = p_datao[b.ctx];
     end
-    e_shift   = s_data >> {s_d_lo[2:0], 3'b000};
-    e_cnt     = s_d_valid ? s_d_cnt : 4'd0;
-    e_match   = ~e_crc_out == s_g_value;
-    place_now = live2 && s_d_valid && e_place && caps[ddp_pkg::CAP_NVME_TCP];
-    fr_crc    = (s_sof ? s_crc_base : fr_crc_q)
-                && !((s_d_valid || s_g_present) && !e_crcv)
-                && !(s_g_done && !e_match)
-                && !s_crc_kill;
+    e_shift   = b.data >> {b.d_lo[2:0], 3'b000};
+    e_cnt     = b.d_valid ? b.d_cnt : 4'd0;
+    e_match   = ~e_crc_out == b.g_value;
+    place_now = live2 && b.d_valid && e_place && caps[ddp_pkg::CAP_NVME_TCP];
+    fr_crc    = (b.sof ? b.crc_base : fr_crc_q)
+                && !((b.d_valid || b.g_present) && !e_crcv)
+                && !(b.g_done && !e_match)
+                && !b.crc_kill;
   end
 
   ddp_crc32c_core #(.DATA_W(DATA_W)) u_crc (
@@ -204,116 +267,109 @@ module ddp_place #(
   );
 
   always_ff @(posedge clk) begin
-    // A teardown or context delete stops the placement of every PDU that used the entry.
-    for (int c = 0; c < N_CTX; c++) begin
-      if (inval[p_tag[c]]) p_place[c] <= 1'b0;
-    end
     if (adv && live2) begin
-      p_crc[s_ctx]   <= e_crc_out;
-      p_crcv[s_ctx]  <= e_crcv;
-      p_place[s_ctx] <= e_place;
-      p_tag[s_ctx]   <= e_tag;
-      p_cid[s_ctx]   <= e_cid;
-      p_datao[s_ctx] <= e_datao;
+      p_crc[b.ctx]    <= e_crc_out;
+      p_crcv[b.ctx]   <= e_crcv;
+      p_place[b.ctx]  <= e_place;
+      p_slot[b.ctx]   <= e_slot;
+      p_gen[b.ctx]    <= e_gen;
+      p_pg_off[b.ctx] <= e_pg_off;
+      p_cid[b.ctx]    <= e_cid;
+      p_datao[b.ctx]  <= e_datao;
     end
   end
 
-  // S2 -> S3 registers.
-  logic              t_valid_q, t_last_q, t_sof_q, t_hit_q, t_place_q, t_cont_q, t_crc_q;
-  logic [DATA_W-1:0] t_data_q, t_shift_q;
-  logic [KEEP_W-1:0] t_keep_q;
-  logic [12:0]       t_beat_q;
-  logic [CTX_W-1:0]  t_ctx_q;
-  logic [3:0]        t_lo_q, t_cnt_q;
-  logic [31:0]       t_off_q;
-  logic [15:0]       t_cid_q;
-  logic [TAG_W-1:0]  t_tag_q;
-  logic              t_crc_ok_q, t_crc_bad_q;
-  logic              t_rr_q;
-  logic [31:0]       t_rr_seq_q;
+  // The resolve of a beat to place: where buffer offset datao + koff (from the first entry's page offset) goes.
+  assign rs_valid = place_now;
+  assign rs_slot  = e_slot;
+  assign rs_gen   = e_gen;
+  assign rs_ctx   = 16'(b.ctx);
+  assign rs_cid   = e_cid;
+  assign rs_pos   = 32'(e_pg_off) + e_datao + b.d_koff;
+  assign rs_cnt   = b.d_cnt;
+
+  // ---------------------------------------------------------------------------------------------------------
+  // R1-R3: the beat waits for its resolve.
+
+  typedef struct packed {
+    logic              valid, last, sof, hit, place, cont, crc, crc_ok, crc_bad, rr;
+    logic [DATA_W-1:0] data, shift;
+    logic [KEEP_W-1:0] keep;
+    logic [12:0]       beat;
+    logic [CTX_W-1:0]  ctx;
+    logic [3:0]        lo, cnt;
+    logic [31:0]       off;
+    logic [15:0]       cid;
+    logic [31:0]       rr_seq;
+  } placed_t;
+
+  placed_t r_q [RS_LAT];
+  placed_t t;    // the beat in S3
 
   always_ff @(posedge clk) begin
     if (adv) begin
-      if (s_valid) fr_crc_q <= fr_crc;
-      t_last_q    <= s_last;
-      t_sof_q     <= s_sof;
-      t_hit_q     <= s_hit;
-      t_place_q   <= place_now;
-      t_cont_q    <= s_d_cont;
-      t_crc_q     <= fr_crc && caps[ddp_pkg::CAP_DDGST_RX];
-      t_data_q    <= s_data;
-      t_shift_q   <= e_shift;
-      t_keep_q    <= s_keep;
-      t_beat_q    <= s_beat;
-      t_ctx_q     <= s_ctx;
-      t_lo_q      <= s_d_lo;
-      t_cnt_q     <= s_d_cnt;
-      t_off_q     <= e_datao + s_d_koff;
-      t_cid_q     <= e_cid;
-      t_tag_q     <= e_tag;
-      t_crc_ok_q  <= live2 && s_g_done && e_crcv && e_match;
-      t_crc_bad_q <= live2 && s_g_done && e_crcv && !e_match;
-      t_rr_q      <= s_rr;
-      t_rr_seq_q  <= s_rr_seq;
+      if (b.valid) fr_crc_q <= fr_crc;
+      r_q[0] <= '{valid: b.valid, last: b.last, sof: b.sof, hit: b.hit, place: place_now, cont: b.d_cont,
+                  crc: fr_crc && caps[ddp_pkg::CAP_DDGST_RX], crc_ok: live2 && b.g_done && e_crcv && e_match,
+                  crc_bad: live2 && b.g_done && e_crcv && !e_match, rr: b.rr, data: b.data, shift: e_shift,
+                  keep: b.keep, beat: b.beat, ctx: b.ctx, lo: b.d_lo, cnt: b.d_cnt, off: e_datao + b.d_koff,
+                  cid: e_cid, rr_seq: b.rr_seq};
+      for (int i = 1; i < RS_LAT; i++) r_q[i] <= r_q[i-1];
+    end
+    if (rst) begin
+      for (int i = 0; i < RS_LAT; i++) r_q[i].valid <= 1'b0;
     end
   end
 
-  always_ff @(posedge clk) begin
-    if (rst) t_valid_q <= 1'b0;
-    else if (adv) t_valid_q <= s_valid;
-  end
+  assign t = r_q[RS_LAT-1];
 
   // ---------------------------------------------------------------------------------------------------------
-  // S3: segments, SGL walk, ring mask.
+  // S3: segments, ring mask. A beat is placed only if the entry was still the header's when its slot was read.
 
-  logic [2:0]       nseg_q, nseg;
-  logic             open_q, open;
-  logic [SEG_W-1:0] seg_q [4];
-  logic [SEG_W-1:0] seg   [4];
-  logic             placed;
+  logic [2:0]        nseg_q, nseg;
+  logic              open_q, open;
+  logic [SEG_W-1:0]  seg_q [4];
+  logic [SEG_W-1:0]  seg   [4];
+  logic              placed;
   logic [KEEP_W-1:0] pmask;
-  logic [15:0]      frame_off;
-  logic             rr_q, rr;            // the frame raised a RESYNC_REQUEST (the last one's seq)
-  logic [31:0]      rr_seq_q, rr_seq;
+  logic [15:0]       frame_off;
+  logic              rr_q, rr;            // the frame raised a RESYNC_REQUEST (the last one's seq)
+  logic [31:0]       rr_seq_q, rr_seq;
 
   always_comb begin
-    nseg   = t_sof_q ? 3'd0 : nseg_q;
-    open   = t_sof_q ? 1'b0 : open_q;
-    for (int i = 0; i < 4; i++) seg[i] = t_sof_q ? '0 : seg_q[i];
-    rr     = t_sof_q ? 1'b0 : rr_q;
-    rr_seq = t_sof_q ? 32'd0 : rr_seq_q;
-    if (t_valid_q && t_rr_q) begin
+    nseg   = t.sof ? 3'd0 : nseg_q;
+    open   = t.sof ? 1'b0 : open_q;
+    for (int i = 0; i < 4; i++) seg[i] = t.sof ? '0 : seg_q[i];
+    rr     = t.sof ? 1'b0 : rr_q;
+    rr_seq = t.sof ? 32'd0 : rr_seq_q;
+    if (t.valid && t.rr) begin
       rr     = 1'b1;
-      rr_seq = t_rr_seq_q;
+      rr_seq = t.rr_seq;
     end
     placed    = 1'b0;
-    frame_off = {t_beat_q, 3'b000} + {12'd0, t_lo_q};
-    if (t_valid_q && t_place_q) begin
-      if (t_cont_q && open) begin
+    frame_off = {t.beat, 3'b000} + {12'd0, t.lo};
+    if (t.valid && t.place && rs_ok) begin
+      if (t.cont && open) begin
         placed = 1'b1;
         for (int i = 0; i < 4; i++) begin
-          if (3'(i + 1) == nseg) seg[i][15:0] = seg[i][15:0] + {12'd0, t_cnt_q};
+          if (3'(i + 1) == nseg) seg[i][15:0] = seg[i][15:0] + {12'd0, t.cnt};
         end
       end else if (nseg < 3'(MAX_SEGS)) begin
         placed = 1'b1;
         for (int i = 0; i < 4; i++) begin
-          if (3'(i) == nseg) seg[i] = {t_cid_q, t_off_q, frame_off, {12'd0, t_cnt_q}};
+          if (3'(i) == nseg) seg[i] = {t.cid, t.off, frame_off, {12'd0, t.cnt}};
         end
         nseg = nseg + 1'b1;
       end
     end
     open = placed;
-    for (int i = 0; i < KEEP_W; i++) pmask[i] = placed && 4'(i) >= t_lo_q && 4'(i) < t_lo_q + t_cnt_q;
-    rd_idx = t_tag_q;
-    rd_off = t_off_q;
-    rd_cnt = t_cnt_q;
-    rd_en  = placed && adv;
+    for (int i = 0; i < KEEP_W; i++) pmask[i] = placed && 4'(i) >= t.lo && 4'(i) < t.lo + t.cnt;
   end
 
   always_ff @(posedge clk) begin
-    if (adv && t_valid_q) begin
-      nseg_q <= nseg;
-      open_q <= open;
+    if (adv && t.valid) begin
+      nseg_q   <= nseg;
+      open_q   <= open;
       rr_q     <= rr;
       rr_seq_q <= rr_seq;
       for (int i = 0; i < 4; i++) seg_q[i] <= seg[i];
@@ -335,17 +391,17 @@ module ddp_place #(
 
   always_ff @(posedge clk) begin
     if (adv) begin
-      m_axis_rx_tdata <= t_data_q;
-      m_axis_rx_tkeep <= t_keep_q & ~pmask;
-      m_axis_rx_tlast <= t_last_q;
-      m_dma_addr0     <= rd_addr0;
-      m_dma_len0      <= rd_len0;
-      m_dma_addr1     <= rd_addr1;
-      m_dma_len1      <= rd_len1;
-      m_dma_data      <= t_shift_q;
-      m_cqe_hit       <= t_hit_q;
-      m_cqe_ctx       <= 8'(t_ctx_q);
-      m_cqe_crc_ok    <= t_crc_q;
+      m_axis_rx_tdata <= t.data;
+      m_axis_rx_tkeep <= t.keep & ~pmask;
+      m_axis_rx_tlast <= t.last;
+      m_dma_addr0     <= rs_addr0;
+      m_dma_len0      <= rs_len0;
+      m_dma_addr1     <= rs_addr1;
+      m_dma_len1      <= rs_len1;
+      m_dma_data      <= t.shift;
+      m_cqe_hit       <= t.hit;
+      m_cqe_ctx       <= 8'(t.ctx);
+      m_cqe_crc_ok    <= t.crc;
       m_cqe_nseg      <= nseg;
       {m_cqe_seg0_cid, m_cqe_seg0_buf_off, m_cqe_seg0_frame_off, m_cqe_seg0_len} <= seg[0];
       {m_cqe_seg1_cid, m_cqe_seg1_buf_off, m_cqe_seg1_frame_off, m_cqe_seg1_len} <= seg[1];
@@ -365,9 +421,9 @@ module ddp_place #(
       cqe_v_q    <= 1'b0;
       cqe_sent_q <= 1'b0;
     end else if (adv) begin
-      rx_v_q     <= t_valid_q;
-      dma_v_q    <= t_valid_q && placed;
-      cqe_v_q    <= t_valid_q && t_last_q;
+      rx_v_q     <= t.valid;
+      dma_v_q    <= t.valid && placed;
+      cqe_v_q    <= t.valid && t.last;
       rx_sent_q  <= 1'b0;
       dma_sent_q <= 1'b0;
       cqe_sent_q <= 1'b0;
@@ -380,16 +436,16 @@ module ddp_place #(
 
   // Statistics, counted when the beat moves into the output registers.
   always_comb begin
-    stat_packet  = adv && t_valid_q && t_last_q && (nseg != 3'd0 || t_crc_q);
-    stat_bytes   = (adv && placed) ? t_cnt_q : 4'd0;
-    stat_crc_ok  = adv && t_valid_q && t_crc_ok_q;
-    stat_crc_bad = adv && t_valid_q && t_crc_bad_q;
+    stat_packet  = adv && t.valid && t.last && (nseg != 3'd0 || t.crc);
+    stat_bytes   = (adv && placed) ? t.cnt : 4'd0;
+    stat_crc_ok  = adv && t.valid && t.crc_ok;
+    stat_crc_bad = adv && t.valid && t.crc_bad;
   end
 
 `ifndef SYNTHESIS
-  // Security: a DMA write only for a beat whose tag entry was valid when its PDU's placement was decided and
-  // has not been invalidated since (the CAM's walk assertions check the addresses against the SGL).
-  dma_pieces_sum: assert property (@(posedge clk) disable iff (rst) placed |-> rd_len0 + rd_len1 == t_cnt_q && rd_len0 != 4'd0)
+  // Security: a DMA write only for a beat whose entry was still the header's when its slot was read (rs_ok), in
+  // pieces that add up to the beat's placed bytes (ddp_tag_table checks each piece stays in its page).
+  dma_pieces_sum: assert property (@(posedge clk) disable iff (rst) placed |-> rs_len0 + rs_len1 == t.cnt && rs_len0 != 4'd0)
     else $error("ddp_place: DMA pieces do not add up to the placed bytes");
   dma_only_placed: assert property (@(posedge clk) disable iff (rst) m_dma_valid |-> m_dma_len0 != 4'd0)
     else $error("ddp_place: empty DMA request");

@@ -3,11 +3,12 @@
 //   s_axis ─► ddp_parser ─► ddp_delay ─► ddp_tracker (S0, S1) ─► ddp_place (S2, S3, OUT) ─► m_axis_rx
 //                 │ verdict ──┘   │ head verdict                   │ lookup / walk             m_dma, m_cqe
 //                 ▼               ▼                                ▼
-//              (per frame)   ddp_ctx_table (5-tuple match)    ddp_tag_cam
-//   s_cmd ─► ddp_cmd ─► context table, tag CAM, tracker init, caps, stats ─► m_evt
+//              (per frame)   ddp_ctx_table (5-tuple match)    ddp_tag_table (hash table + page pool, RAM)
+//   s_cmd ─► ddp_cmd ─► context table, tag table, tracker init, caps, stats ─► m_evt
 //
 // Every beat leaves m_axis_rx exactly LATENCY cycles after it was accepted on s_axis when the outputs are
-// ready (1 cycle in the parser, DELAY_LAT in the delay line, 4 pipeline registers after it). The pipeline after
+// ready (1 cycle in the parser, DELAY_LAT in the delay line, 9 pipeline registers after it: the tracker's
+// two, the tag lookup's three, the resolve's three (S2 feeds the first), OUT). The pipeline after
 // the delay line advances as a whole (adv) when every output register can be replaced and the event FIFO has
 // room; back-pressure on any output stalls it, and the delay line absorbs the input meanwhile.
 //
@@ -15,8 +16,10 @@
 //   DATA_W        tdata width (64 only)
 //   KEEP_W        tkeep width (derived)
 //   N_CTX         contexts
-//   N_TAGS        tag CAM entries
-//   MAX_SGL       SGL entries per tag
+//   N_TAGS        tag table slots (a power of two >= 16)
+//   MAX_SGL       SGL pages per buffer (a power of two, a multiple of 8)
+//   PAGE          SGL page size in bytes (a power of two >= 64)
+//   POOL_PAGES    pages of all buffers set up at once (a multiple of 8)
 //   MAX_SEGS      CQE segments per frame (1 .. 4)
 //   MAX_FRAME     longest frame offloaded, bytes
 //   IO_THRESHOLD  reported by LIMITS_GET
@@ -35,10 +38,14 @@ module ddp_top #(
   parameter int KEEP_W = DATA_W / 8,
   // number of contexts
   parameter int N_CTX = 8,
-  // tag CAM entries
-  parameter int N_TAGS = 64,
-  // SGL entries per tag
-  parameter int MAX_SGL = 16,
+  // tag table slots
+  parameter int N_TAGS = 16384,
+  // SGL pages per buffer
+  parameter int MAX_SGL = 128,
+  // SGL page size in bytes
+  parameter int PAGE = 4096,
+  // pages of all buffers set up at once
+  parameter int POOL_PAGES = 16 * N_TAGS,
   // CQE segments per frame (1 .. 4)
   parameter int MAX_SEGS = 4,
   // longest offloadable frame in bytes
@@ -50,7 +57,7 @@ module ddp_top #(
   // cycles in the delay line
   parameter int DELAY_LAT = DEPTH,
   // s_axis -> m_axis_rx latency in cycles
-  parameter int LATENCY = DELAY_LAT + 5,
+  parameter int LATENCY = DELAY_LAT + 10,
   // bytes the stream may advance past a resync candidate without a confirm (contract section 7; >= 32)
   parameter int RESYNC_TIMEOUT = 1048576
 ) (
@@ -133,9 +140,11 @@ module ddp_top #(
 );
 
   localparam int CTX_W = (N_CTX > 1) ? $clog2(N_CTX) : 1;
-  localparam int TAG_W = (N_TAGS > 1) ? $clog2(N_TAGS) : 1;
-  // Pipeline advances after an invalidation before no beat can use the entry (S2 -> S3 -> OUT, plus margin).
-  localparam int DRAIN = 4;
+  localparam int SLOT_W = $clog2(N_TAGS);
+  localparam int PO_W   = $clog2(PAGE);
+  // Pipeline advances after a tag entry is freed before no beat that read it is left (a beat reads the entry's
+  // slot at the edge it enters R2; then R3, OUT, and the advance that takes it from OUT; plus margin).
+  localparam int DRAIN = 5;
   // Verdict carried through the delay line: {ok, reason, ipv6, src_ip, dst_ip, src_port, dst_port, seq,
   // payload_off, payload_len}.
   localparam int VERDICT_W = 1 + 4 + 1 + 128 + 128 + 16 + 16 + 32 + 16 + 16;
@@ -258,36 +267,46 @@ module ddp_top #(
   );
 
   // ---------------------------------------------------------------------------------------------------------
-  // Tag CAM and placement.
+  // Tag table and placement.
 
-  logic [CTX_W-1:0]  lk_ctx;
-  logic [15:0]       lk_cid;
-  logic              lk_hit;
-  logic [TAG_W-1:0]  lk_idx, rd_idx;
-  logic [31:0]       lk_total, rd_off;
-  logic [3:0]        rd_cnt, rd_len0, rd_len1;
-  logic              rd_en;
-  logic [63:0]       rd_addr0, rd_addr1;
-  logic              su_valid, su_first, su_last, su_ctx_ok, td_valid, td_found, del_valid;
-  logic [3:0]        su_status;
-  logic [N_TAGS-1:0] tag_valid, inval;
+  logic              lk_valid, lk_hit, lk_out_valid, pr_out_valid;
+  logic [15:0]       lk_ctx, lk_cid;
+  logic [SLOT_W-1:0] lk_slot;
+  logic [7:0]        lk_gen;
+  logic [31:0]       lk_total;
+  logic [PO_W-1:0]   lk_pg_off;
+  // pr_*: place resolves (a buffer offset of a looked-up entry -> DMA pieces); rs_* above are the tracker's resyncs
+  logic              pr_valid, pr_ok;
+  logic [SLOT_W-1:0] pr_slot;
+  logic [7:0]        pr_gen;
+  logic [31:0]       pr_pos;
+  logic [15:0]       pr_ctx, pr_cid;
+  logic [3:0]        pr_cnt, pr_len0, pr_len1;
+  logic [63:0]       pr_addr0, pr_addr1;
+  logic              tt_valid, tt_ready, tt_first, tt_last, tt_ctx_ok, tt_r_valid, tt_r_ready, tt_init;
+  logic [1:0]        tt_op;
+  logic [3:0]        tt_r_status;
+  logic              st_tag_collision, st_pool_full;
   logic              adv_ok;
   logic [1:0]        caps;
   logic              stat_packet, stat_crc_ok, stat_crc_bad;
   logic [3:0]        stat_bytes;
 
-  ddp_tag_cam #(.N_TAGS(N_TAGS), .MAX_SGL(MAX_SGL), .N_CTX(N_CTX), .MIN_SGL_LEN(KEEP_W), .DRAIN(DRAIN)) u_cam (
-    .clk, .rst, .adv,
-    .lk_ctx, .lk_cid, .lk_hit, .lk_idx, .lk_total,
-    .rd_idx, .rd_off, .rd_cnt, .rd_en, .rd_addr0, .rd_len0, .rd_addr1, .rd_len1,
-    .su_valid, .su_first, .su_last, .su_ctx_ok, .su_ctx (CTX_W'(s_cmd_ctx)), .su_cid (s_cmd_cid),
-    .su_addr (s_cmd_addr), .su_len (s_cmd_len), .su_status,
-    .td_valid, .td_ctx (CTX_W'(s_cmd_ctx)), .td_cid (s_cmd_cid), .td_found,
-    .del_valid, .del_ctx (CTX_W'(s_cmd_ctx)),
-    .valid (tag_valid), .inval
+  ddp_tag_table #(
+    .N_TAGS(N_TAGS), .MAX_SGL(MAX_SGL), .PAGE(PAGE), .POOL_PAGES(POOL_PAGES), .CNT_W(4), .DRAIN(DRAIN)
+  ) u_tags (
+    .clk, .rst, .adv, .init (tt_init),
+    .c_valid (tt_valid), .c_ready (tt_ready), .c_op (tt_op), .c_first (tt_first), .c_last (tt_last),
+    .c_ctx_ok (tt_ctx_ok), .c_ctx (16'(s_cmd_ctx)), .c_cid (s_cmd_cid), .c_addr (s_cmd_addr), .c_len (s_cmd_len),
+    .r_valid (tt_r_valid), .r_ready (tt_r_ready), .r_status (tt_r_status),
+    .lk_valid, .lk_ctx, .lk_cid, .lk_out_valid (lk_out_valid), .lk_hit, .lk_slot, .lk_gen, .lk_total, .lk_pg_off,
+    .rs_valid (pr_valid), .rs_slot (pr_slot), .rs_gen (pr_gen), .rs_ctx (pr_ctx), .rs_cid (pr_cid),
+    .rs_pos (pr_pos), .rs_cnt (pr_cnt), .rs_out_valid (pr_out_valid), .rs_ok (pr_ok),
+    .rs_addr0 (pr_addr0), .rs_len0 (pr_len0), .rs_addr1 (pr_addr1), .rs_len1 (pr_len1),
+    .st_collision (st_tag_collision), .st_pool_full
   );
 
-  ddp_place #(.DATA_W(DATA_W), .N_CTX(N_CTX), .N_TAGS(N_TAGS), .MAX_SEGS(MAX_SEGS)) u_place (
+  ddp_place #(.DATA_W(DATA_W), .N_CTX(N_CTX), .SLOT_W(SLOT_W), .PO_W(PO_W), .MAX_SEGS(MAX_SEGS)) u_place (
     .clk, .rst, .adv, .adv_ok, .caps,
     .s_valid (t_valid), .s_data (t_data), .s_keep (t_keep), .s_last (t_last), .s_sof (t_sof), .s_beat (t_beat),
     .s_hit (t_hit), .s_ctx (t_ctx), .s_crc_base (t_crc_base), .s_crc_kill (t_crc_kill), .s_gap (t_gap),
@@ -295,8 +314,10 @@ module ddp_top #(
     .s_hdr_datal (t_hdr_datal), .s_d_valid (t_d_valid), .s_d_lo (t_d_lo), .s_d_cnt (t_d_cnt),
     .s_d_koff (t_d_koff), .s_d_cont (t_d_cont), .s_g_present (t_g_present), .s_g_done (t_g_done),
     .s_g_value (t_g_value), .s_rr (t_rr), .s_rr_seq (t_rr_seq),
-    .lk_ctx, .lk_cid, .lk_hit, .lk_idx, .lk_total,
-    .rd_idx, .rd_off, .rd_cnt, .rd_en, .rd_addr0, .rd_len0, .rd_addr1, .rd_len1, .inval,
+    .lk_valid, .lk_ctx, .lk_cid, .lk_hit, .lk_slot, .lk_gen, .lk_total, .lk_pg_off,
+    .rs_valid (pr_valid), .rs_slot (pr_slot), .rs_gen (pr_gen), .rs_ctx (pr_ctx), .rs_cid (pr_cid),
+    .rs_pos (pr_pos), .rs_cnt (pr_cnt), .rs_ok (pr_ok), .rs_addr0 (pr_addr0), .rs_len0 (pr_len0),
+    .rs_addr1 (pr_addr1), .rs_len1 (pr_len1),
     .m_axis_rx_tdata, .m_axis_rx_tkeep, .m_axis_rx_tvalid, .m_axis_rx_tready, .m_axis_rx_tlast,
     .m_dma_valid, .m_dma_ready, .m_dma_addr0, .m_dma_len0, .m_dma_addr1, .m_dma_len1, .m_dma_data,
     .m_cqe_valid, .m_cqe_ready, .m_cqe_hit, .m_cqe_ctx, .m_cqe_crc_ok, .m_cqe_nseg,
@@ -312,6 +333,10 @@ module ddp_top #(
   // Commands, events, statistics.
 
   logic                             evt_room;
+  logic                             cmd_ready;
+
+  // No command is taken while the tag table clears itself after reset (N_TAGS / 8 cycles).
+  assign s_cmd_ready = cmd_ready && !tt_init;
   logic [ddp_pkg::N_STATS*16-1:0]   stat_inc;
   logic                             t_adv;   // the tracker's output beat moves on at this edge
 
@@ -334,28 +359,32 @@ module ddp_top #(
     stat_inc[16*ddp_pkg::STAT_RESYNC_CONFIRMS +: 16] = 16'(rs_confirm);
     stat_inc[16*ddp_pkg::STAT_RESYNC_TIMEOUTS +: 16] = 16'(t_adv && t_st_tmo);
     stat_inc[16*ddp_pkg::STAT_RESYNC_MISSES   +: 16] = 16'(t_adv && t_st_miss);
+    stat_inc[16*ddp_pkg::STAT_TAG_COLLISIONS  +: 16] = 16'(st_tag_collision);
+    stat_inc[16*ddp_pkg::STAT_POOL_EXHAUSTED  +: 16] = 16'(st_pool_full);
   end
 
   ddp_cmd #(
     .N_CTX(N_CTX), .N_TAGS(N_TAGS), .MAX_SGL(MAX_SGL), .MAX_SEGS(MAX_SEGS), .MAX_FRAME(MAX_FRAME),
-    .IO_THRESHOLD(IO_THRESHOLD), .LATENCY(LATENCY), .DRAIN(DRAIN)
+    .IO_THRESHOLD(IO_THRESHOLD), .PAGE(PAGE), .POOL_PAGES(POOL_PAGES), .LATENCY(LATENCY), .DRAIN(DRAIN)
   ) u_cmd (
     .clk, .rst,
-    .s_cmd_valid, .s_cmd_ready, .s_cmd_op, .s_cmd_tag, .s_cmd_ctx, .s_cmd_seq, .s_cmd_last (s_cmd_flags[0]),
+    .s_cmd_valid (s_cmd_valid && !tt_init), .s_cmd_ready (cmd_ready), .s_cmd_op, .s_cmd_tag, .s_cmd_ctx, .s_cmd_seq,
+    .s_cmd_last (s_cmd_flags[0]),
     .s_cmd_cookie, .s_cmd_index,
     .m_evt_valid, .m_evt_ready, .m_evt_kind, .m_evt_tag, .m_evt_status, .m_evt_ctx, .m_evt_seq, .m_evt_cookie,
     .m_evt_data,
     .ct_add, .ct_del, .ct_idx, .ct_tuple_exists, .ct_valid,
-    .su_valid, .su_first, .su_last, .su_ctx_ok, .su_status, .td_valid, .td_found, .del_valid,
+    .tt_valid, .tt_ready, .tt_op, .tt_first, .tt_last, .tt_ctx_ok, .tt_r_valid, .tt_r_ready, .tt_r_status,
     .trk_init, .trk_init_idx, .trk_init_seq, .rs_valid, .rs_idx, .rs_seq,
     .caps, .adv, .evt_room,
     .rr_valid (t_adv && t_rr), .rr_ctx (8'(t_ctx)), .rr_seq (t_rr_seq),
     .stat_inc
   );
 
-  // Signals kept for debugging and future use (tag state); not needed by the logic.
+  // Signals kept for debugging; not needed by the logic.
   logic unused_ok;
-  assign unused_ok = ^{v_tcp_flags, v_frame_len, d_meta_valid, cfg_valid, tag_valid, s_cmd_flags[7:2]};
+  assign unused_ok = ^{v_tcp_flags, v_frame_len, d_meta_valid, cfg_valid, lk_out_valid, pr_out_valid,
+                     s_cmd_flags[7:2]};
 
 `ifndef SYNTHESIS
   // Line rate: with every output ready and the event FIFO not full, the pipeline advances every cycle.

@@ -32,8 +32,10 @@ Exits 1 if the capture cannot be used or an invariant failed; findings alone nev
 
 Options:
   --port N             the controller's TCP port (default 4420; discovery controllers listen on 8009)
-  --page-size SIZE     pages of the read buffers = SGL entries (default: the smallest power of two from 4k
-                       that keeps each buffer within the device's SGL limit, as ddpsim run does)
+  --page-size SIZE     bytes per segment of the read buffers, each on a 4 KiB page (default 4096, as ddpsim
+                       run). The driver maps a buffer in the device's pages: a read is offloaded when its segments
+                       are a multiple of the page (the last may be shorter) and it spans at most max_ddp_sgl_len
+                       pages; software copies the others (Linux would issue no longer read on an offloaded queue)
   --lba-size N         logical block size of namespaces the capture does not identify (default ${DEFAULT_LBA_SIZE})
   --backend rtl|model  ddp_top in Verilator (default) or the reference model
   --json               print the report as one JSON object
@@ -65,8 +67,11 @@ export function parseReplayArgs(args: readonly string[]): { options: ReplayOptio
 }
 
 export function formatReplayReport(r: ReplayReport): string {
-  const pages = r.pages.rule === "fixed" ? `${r.pages.pageSize}-byte pages` : `pages sized to fit ${r.pages.maxSgl} SGL entries`;
-  const lines = [`replay ${r.file}: ${r.format}, ${r.frames} frames (${r.deviceFrames} through the device), port ${r.port}, backend ${r.backend}; read buffers in ${pages}`];
+  const p = r.pages;
+  const lines = [
+    `replay ${r.file}: ${r.format}, ${r.frames} frames (${r.deviceFrames} through the device), port ${r.port}, backend ${r.backend}; read buffers in ${p.pageSize}-byte segments, ` +
+      `set up when they keep the page rules within ${p.maxSgl} device pages of ${p.devicePage} bytes (reads up to ${p.maxSgl * p.devicePage} bytes), else copied by software`,
+  ];
   r.connections.forEach((c, i) => {
     lines.push(
       `connection ${i}: host ${c.host} -> controller ${c.target}, qid ${c.qid ?? "?"}, hdgst ${c.hdgst ? "on" : "off"}, ddgst ${c.ddgst ? "on" : "off"}, ${c.offloaded ? "offloaded" : "not offloaded"}${c.failed ? `, failed: ${c.failed}` : ""}`,

@@ -25,8 +25,10 @@ Workload:
   --ios N              number of I/Os over all queues (instead of --size)
   --hdgst, --ddgst     negotiate header / data digests
   --pdu-size SIZE      the target's largest C2HData PDU (default 4096)
-  --page-size SIZE     pages of the read buffers = SGL entries (default: 4096, or the smallest power of two
-                       that keeps a --bs read within the device's max_ddp_sgl_len)
+  --page-size SIZE     bytes per segment of the read buffers, each on a 4 KiB page (default 4096). The driver
+                       maps a buffer in the device's pages: a read is offloaded when its segments are a multiple
+                       of the page (the last may be shorter) and it spans at most max_ddp_sgl_len pages (128 x
+                       4 KiB = 512 KiB by default); software copies the others
 Wire (controller -> host, seeded):
   --mss N              TCP MSS (default 1460)
   --loss RATE          segments lost and retransmitted later (e.g. 0.01 or 1%)

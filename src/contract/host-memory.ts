@@ -39,11 +39,18 @@ export class HostMemory {
     this.next = base;
   }
 
-  /** A buffer of `len` zero bytes with `guard` pattern bytes on each side; returns the buffer's address. */
-  allocate(len: number, guard = 64): bigint {
-    if (!Number.isInteger(len) || len < 0 || !Number.isInteger(guard) || guard < 0) throw new RangeError(`allocate(${len}, ${guard})`);
-    const a = BigInt(this.align);
-    const addr = ((this.next + BigInt(guard) + a - 1n) / a) * a;
+  /**
+   * A buffer of `len` zero bytes with `guard` pattern bytes on each side, starting `phase` bytes past an `align`
+   * boundary (the memory's default alignment unless given: a page, for buffers the NIC maps page by page);
+   * returns its address.
+   */
+  allocate(len: number, guard = 64, align = this.align, phase = 0): bigint {
+    if (!Number.isInteger(len) || len < 0 || !Number.isInteger(guard) || guard < 0 || !Number.isInteger(align) || align < 1 || !Number.isInteger(phase) || phase < 0 || phase >= align) {
+      throw new RangeError(`allocate(${len}, ${guard}, ${align}, ${phase})`);
+    }
+    const a = BigInt(align);
+    const p = BigInt(phase);
+    const addr = ((this.next + BigInt(guard) - p + a - 1n) / a) * a + p;
     const start = addr - BigInt(guard);
     const bytes = new Uint8Array(guard + len + guard);
     for (let i = 0; i < guard; i++) {

@@ -54,6 +54,8 @@ export const Limit = {
   maxSegs: 6,
   latency: 7,
   maxFrame: 8,
+  page: 9,
+  poolPages: 10,
 } as const;
 
 /** Hardware counters in STATS_GET index order. */
@@ -72,6 +74,8 @@ export const STAT_NAMES = [
   "resyncConfirms",
   "resyncTimeouts",
   "resyncMisses",
+  "tagCollisions",
+  "poolExhausted",
 ] as const;
 export type StatName = (typeof STAT_NAMES)[number];
 export type Stats = Record<StatName, number>;
@@ -173,6 +177,36 @@ export function ctxAdd(a: CtxAddArgs): CommandInput {
 export interface SglEntry {
   addr: bigint;
   len: number;
+}
+
+/**
+ * The page rules of TAG_SETUP (contract section 1): every entry is non-empty and inside one `page`, every entry
+ * but the first starts on a page boundary and every entry but the last ends on one.
+ */
+export function sglPageGranular(sgl: readonly SglEntry[], page: number): boolean {
+  const p = BigInt(page);
+  return sgl.every((e, i) => {
+    const off = Number(e.addr % p);
+    if (e.len === 0 || off + e.len > page) return false;
+    if (i > 0 && off !== 0) return false;
+    return i === sgl.length - 1 || off + e.len === page;
+  });
+}
+
+/** A host SGL cut at every `page` boundary (entries of several pages become one entry per page). */
+export function sglPages(sgl: readonly SglEntry[], page: number): SglEntry[] {
+  const p = BigInt(page);
+  const out: SglEntry[] = [];
+  for (const e of sgl) {
+    for (let at = 0; at < e.len || (e.len === 0 && at === 0); ) {
+      const addr = e.addr + BigInt(at);
+      const len = Math.min(e.len - at, page - Number(addr % p));
+      out.push({ addr, len });
+      if (len === 0) break;
+      at += len;
+    }
+  }
+  return out;
 }
 
 /**

@@ -21,7 +21,7 @@ export const NVME_TCP_DATA_DIGEST_ENABLE = 2;
 export const Errno = { ENOENT: 2, EEXIST: 17, ENODEV: 19, EINVAL: 22, ENOSPC: 28, EOPNOTSUPP: 95 } as const;
 
 export interface UlpDdpLimits {
-  /** Most SGL entries one setup may carry (0 = no limit). */
+  /** Most SGL entries one setup may carry, in pages of the device's page size (Linux: 4 KiB pages). */
   maxDdpSglLen: number;
   /** Smallest read (bytes) worth offloading; the ULP applies it. */
   ioThreshold: number;

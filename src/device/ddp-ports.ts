@@ -42,8 +42,19 @@ export type PortGroup = keyof typeof BFM;
 
 /** Cycles after the last CQE and ring frame, so that the batch's DMA writes have all left (and a teardown's drain is over). */
 export const TAIL_CYCLES = 32;
-/** Cycles a batch of commands may take beyond 4 per beat (ddp_cmd answers in a few cycles per beat). */
+/**
+ * Cycles a batch of commands may take: 4 per beat, 32 per command (a tag-table command runs PROBE, COMMIT and
+ * INSERT, about 20 cycles), and this many more (a no-progress guard; the wait ends at the completions).
+ */
 const COMMAND_CYCLES = 2_000;
+const CYCLES_PER_COMMAND = 32;
+/**
+ * Cycles a CTX_DEL may take per tag slot: its scan reads a row of 4 slots per cycle, and each entry it frees
+ * returns up to MAX_SGL / 8 pool chunks, one per cycle (a no-progress guard; the wait ends at the completion).
+ */
+const CTX_DEL_CYCLES_PER_TAG = 24;
+/** The first batch after a reset also waits out the tag table's clearing sweep, whose size is not known yet. */
+const RESET_SWEEP_CYCLES = 1 << 20;
 /** Cycles a batch of frames may take beyond 4 per input beat and twice the latency (a no-progress guard). */
 const FRAME_CYCLES = 40_000;
 /** First tag of the driver's own commands (callers use tags below it). */
@@ -90,7 +101,7 @@ export interface BatchSpec {
   raceDelay?: number;
   /** Events expected in this batch beyond one completion per command (TEARDOWN_DONE). */
   extraEvents?: number;
-  /** Wait for the commands' completions before sending the frames (default true; ignored with raceDelay). */
+  /** Wait for the commands' completions and extraEvents before sending the frames (default true; ignored with raceDelay). */
   waitCommands?: boolean;
 }
 
@@ -102,8 +113,9 @@ export class DdpPorts {
   private readonly cqeLayout: Layout;
   private readonly dmaLayout: Layout;
   private nextTag = OWN_TAGS;
-  /** s_axis -> m_axis_rx latency in cycles (LIMITS_GET 7), read by attach(). */
+  /** s_axis -> m_axis_rx latency in cycles (LIMITS_GET 7) and tag slots (LIMITS_GET 5), read by attach(). */
   latency = 0;
+  nTags = 0;
   /** Cycles run through this driver so far. */
   cycles = 0;
 
@@ -134,8 +146,11 @@ export class DdpPorts {
       harness.bind("vr_sink", "m_dma", BFM.dma, [...d.dmaLayout.fields]),
     ]);
     await Promise.all(Object.values(BFM).map((n) => harness.pause(n, "")));
-    const [done] = await d.commands([{ op: Op.LIMITS_GET, tag: d.tag(), index: Limit.latency }]);
-    d.latency = done !== undefined && !isMalformed(done.value) && done.value.kind === EventKind.COMPLETION && done.value.status === 0 ? Number(done.value.data) : 0;
+    const done = await d.commands([Limit.latency, Limit.nTags].map((index) => ({ op: Op.LIMITS_GET, tag: d.tag(), index })));
+    const value = (e: Stamped<Event | Malformed> | undefined): number =>
+      e !== undefined && !isMalformed(e.value) && e.value.kind === EventKind.COMPLETION && e.value.status === 0 ? Number(e.value.data) : 0;
+    d.latency = value(done[0]);
+    d.nTags = value(done[1]);
     return d;
   }
 
@@ -172,7 +187,8 @@ export class DdpPorts {
     const events = k + (spec.extraEvents ?? 0);
     const beatsIn = frames.reduce((n, f) => n + Math.ceil(f.length / this.dataBytes), 0);
     const frameLimit = 4 * beatsIn + 2 * this.latency + FRAME_CYCLES;
-    const commandLimit = 4 * beats.length + COMMAND_CYCLES;
+    const ctxDels = beats.filter((b) => b.op === Op.CTX_DEL).length;
+    const commandLimit = 4 * beats.length + CYCLES_PER_COMMAND * k + COMMAND_CYCLES + ctxDels * CTX_DEL_CYCLES_PER_TAG * this.nTags + (this.nTags === 0 ? RESET_SWEEP_CYCLES : 0);
     const cmdPayloads = beats.map((b) => encodeCommand(this.cmdLayout, b));
     const framePayloads = frames.map((f) => Uint8Array.from(f));
     const reqs: Promise<unknown>[] = [];
@@ -192,7 +208,8 @@ export class DdpPorts {
       if (cmdPayloads.length > 0) reqs.push(h.send(BFM.cmd, cmdPayloads));
     } else {
       if (cmdPayloads.length > 0) reqs.push(h.send(BFM.cmd, cmdPayloads));
-      if (k > 0 && spec.waitCommands !== false) run(commandLimit, [{ received: { [BFM.evt]: k } }]);
+      // Every event the commands bring (TEARDOWN_DONEs come between later completions) before the frames.
+      if (k > 0 && spec.waitCommands !== false) run(commandLimit, [{ received: { [BFM.evt]: events } }]);
       if (framePayloads.length > 0) reqs.push(h.send(BFM.src, framePayloads));
     }
     if (frames.length > 0) {

@@ -26,6 +26,8 @@ import {
   Op,
   resync,
   type SglEntry,
+  sglPageGranular,
+  sglPages,
   sglSlices,
   STAT_NAMES,
   Status,
@@ -75,6 +77,8 @@ export interface DeviceLimits extends UlpDdpLimits {
   nCtx: number;
   nTags: number;
   maxSegs: number;
+  /** SGL page size: the device maps buffers in pages of this size (maxDdpSglLen counts them). */
+  page: number;
 }
 
 export interface RxBatch {
@@ -136,14 +140,14 @@ export class NicDriver implements UlpDdpDevOps {
 
   /** Reads the device's limits and caps. */
   static async create(device: OffloadDevice, options: { ifindex?: number } = {}): Promise<NicDriver> {
-    const order = [Limit.maxDdpSglLen, Limit.ioThreshold, Limit.fullCcidRange, Limit.tls, Limit.nCtx, Limit.nTags, Limit.maxSegs];
+    const order = [Limit.maxDdpSglLen, Limit.ioThreshold, Limit.fullCcidRange, Limit.tls, Limit.nCtx, Limit.nTags, Limit.maxSegs, Limit.page];
     const { completions } = await device.commands([...order.map((index, tag) => ({ op: Op.LIMITS_GET, tag, index })), { op: Op.CAPS_GET, tag: order.length }]);
     const v = completions.map((c) => {
       if (c.status !== Status.OK) throw new DriverError(`LIMITS_GET/CAPS_GET answered status ${c.status}`);
       return Number(c.data);
     });
-    const [maxDdpSglLen, ioThreshold, fullCcidRange, tls, nCtx, nTags, maxSegs, caps] = v as [number, number, number, number, number, number, number, number];
-    const d = new NicDriver(device, { maxDdpSglLen, ioThreshold, fullCcidRange: fullCcidRange !== 0, tls: tls !== 0, nCtx, nTags, maxSegs }, options.ifindex ?? 1);
+    const [maxDdpSglLen, ioThreshold, fullCcidRange, tls, nCtx, nTags, maxSegs, page, caps] = v as [number, number, number, number, number, number, number, number, number];
+    const d = new NicDriver(device, { maxDdpSglLen, ioThreshold, fullCcidRange: fullCcidRange !== 0, tls: tls !== 0, nCtx, nTags, maxSegs, page }, options.ifindex ?? 1);
     d.caps = capsOf(caps);
     return d;
   }
@@ -224,13 +228,15 @@ export class NicDriver implements UlpDdpDevOps {
     const s = this.sockets.get(sk);
     if (!s) return fail(Errno.ENOENT);
     if (!(this.caps.active & ULP_DDP_CAP_NVME_TCP)) return fail(Errno.EOPNOTSUPP);
-    if (io.sgl.length === 0 || (this.hw.maxDdpSglLen > 0 && io.sgl.length > this.hw.maxDdpSglLen)) return fail(Errno.EINVAL);
+    // The device maps buffers page by page: the host SGL cut at its page boundaries must keep the page rules.
+    const pages = sglPages(io.sgl, this.hw.page);
+    if (pages.length === 0 || pages.length > this.hw.maxDdpSglLen || !sglPageGranular(pages, this.hw.page)) return fail(Errno.EINVAL);
     if (s.tags.has(io.commandId)) return fail(Errno.EEXIST);
     if (this.tagsInUse >= this.hw.nTags) return fail(Errno.ENOSPC);
     // Reserve before the await, so that concurrent setups see the entry taken.
     this.tagsInUse++;
     s.tags.set(io.commandId, { sgl: io.sgl, total: io.sgl.reduce((n, e) => n + e.len, 0) });
-    const c = await this.command(tagSetup({ tag: this.tag(), ctx: s.ctx, cid: io.commandId, sgl: io.sgl }));
+    const c = await this.command(tagSetup({ tag: this.tag(), ctx: s.ctx, cid: io.commandId, sgl: pages }));
     if (c.status !== Status.OK) {
       this.tagsInUse--;
       s.tags.delete(io.commandId);

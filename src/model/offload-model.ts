@@ -31,7 +31,6 @@ import {
   Limit,
   Op,
   type Segment,
-  type SglEntry,
   sglSlices,
   STAT_NAMES,
   type Stats,
@@ -39,11 +38,20 @@ import {
   type StatusCode,
   TAG_SETUP_LAST,
 } from "../contract/protocol.js";
+import { POOL_CHUNK, type TagEntry, TagTable } from "./tag-table.js";
+
+const isPowerOfTwo = (n: number): boolean => n > 0 && (n & (n - 1)) === 0;
 
 export const OffloadParamsSchema = z.object({
   nCtx: z.number().int().min(1).max(256).default(8),
-  nTags: z.number().int().min(1).max(65536).default(64),
-  maxSgl: z.number().int().min(1).max(255).default(16),
+  /** Tag table slots (contract section 8): a power of two. */
+  nTags: z.number().int().min(16).max(65536).refine(isPowerOfTwo, "a power of two").default(16384),
+  /** Pages per buffer: a power of two and a multiple of the pool's chunk. */
+  maxSgl: z.number().int().min(POOL_CHUNK).max(4096).refine(isPowerOfTwo, "a power of two").default(128),
+  /** SGL page size in bytes. */
+  page: z.number().int().min(64).max(2 ** 20).refine(isPowerOfTwo, "a power of two").default(4096),
+  /** Pages of all buffers at once; default 16 per tag slot. */
+  poolPages: z.number().int().min(2 * POOL_CHUNK).multipleOf(POOL_CHUNK).optional(),
   /** CQE `nseg` is 3 bits wide. */
   maxSegs: z.number().int().min(1).max(7).default(4),
   dataW: z.number().int().min(8).multipleOf(8).default(64),
@@ -81,22 +89,10 @@ export interface ResyncState {
 }
 
 
-/** TAG_SETUP: a buffer's total length must fit the 32-bit offsets (2^32 - 1). */
-const MAX_TOTAL_LEN = 0xffff_ffff;
-
 // Reading: a frame longer than MAX_FRAME has no verdict; it counts as `oversize` and also as `passthrough`.
 const OVERSIZE_COUNTS_AS_PASSTHROUGH = true;
 // Reading: nvme-tcp and nvme-tcp-ddgst-rx are both active after reset.
 const CAPS_AT_RESET = CAPS_HW;
-
-interface TagEntry {
-  ctx: number;
-  cid: number;
-  sgl: SglEntry[];
-  total: number;
-  /** Cleared by TAG_TEARDOWN and CTX_DEL; a PDU keeps the entry it hit, so a re-setup of the CID is a new entry. */
-  valid: boolean;
-}
 
 interface Context {
   index: number;
@@ -152,7 +148,8 @@ export class OffloadModel {
   caps: number = CAPS_AT_RESET;
 
   private readonly contexts: (Context | undefined)[];
-  private readonly tags = new Map<string, TagEntry>();
+  /** The tag table; a PDU keeps the entry it hit, so a re-setup of the CID is a new entry. */
+  private readonly tags: TagTable;
   private readonly eventQueue: Event[] = [];
   /** TAG_SETUP beats received before the `last` one. */
   private setupBeats: Command[] = [];
@@ -160,12 +157,25 @@ export class OffloadModel {
   constructor(params: z.input<typeof OffloadParamsSchema> = {}) {
     this.params = OffloadParamsSchema.parse(params);
     this.contexts = new Array<Context | undefined>(this.params.nCtx).fill(undefined);
+    const { nTags, maxSgl, page } = this.params;
+    this.tags = new TagTable({ nTags, maxSgl, page, poolPages: this.poolPages });
     this.stats = Object.fromEntries(STAT_NAMES.map((n) => [n, 0])) as Stats;
   }
 
-  /** SGL entries shorter than one bus beat are refused (except the last). */
-  get minSglLen(): number {
-    return this.params.dataW / 8;
+  /**
+   * A deep copy of the state (Maps and shared tag entries keep their identity structure), for a what-if run
+   * (the differential test plays a race both ways).
+   */
+  clone(): OffloadModel {
+    const copy = Object.create(OffloadModel.prototype) as OffloadModel;
+    Object.assign(copy, structuredClone({ ...this }));
+    Object.setPrototypeOf(copy.tags, TagTable.prototype);
+    return copy;
+  }
+
+  /** POOL_PAGES: the parameter, else 16 pages per tag slot. */
+  get poolPages(): number {
+    return this.params.poolPages ?? 16 * this.params.nTags;
   }
 
   /** Drains the events produced so far, in the order the device produced them. */
@@ -259,6 +269,8 @@ export class OffloadModel {
       [Limit.maxSegs]: p.maxSegs,
       [Limit.latency]: p.latency,
       [Limit.maxFrame]: p.maxFrame,
+      [Limit.page]: p.page,
+      [Limit.poolPages]: this.poolPages,
     };
     return values[index];
   }
@@ -303,38 +315,25 @@ export class OffloadModel {
   private ctxDel(cmd: Command): StatusCode {
     const status = this.ctxStatus(cmd.ctx);
     if (status !== Status.OK) return status;
-    for (const [key, t] of this.tags) {
-      if (t.ctx !== cmd.ctx) continue;
-      t.valid = false;
-      this.tags.delete(key);
-    }
+    this.tags.deleteContext(cmd.ctx);
     this.contexts[cmd.ctx] = undefined;
     return Status.OK;
   }
 
-  /** The beats of one TAG_SETUP, `last` included. Checks in the contract's order; a failure changes nothing. */
+  /** The beats of one TAG_SETUP, `last` included: the tag table checks them in the contract's order. */
   private tagSetup(beats: Command[]): StatusCode {
     const last = beats[beats.length - 1]!;
-    if (last.ctx >= this.params.nCtx || !this.contexts[last.ctx]) return Status.BAD_CTX;
-    const key = tagKey(last.ctx, last.cid);
-    if (this.tags.has(key)) return Status.EXISTS;
-    if (this.tags.size >= this.params.nTags) return Status.TABLE_FULL;
-    if (beats.length > this.params.maxSgl) return Status.SGL_TOO_LONG;
-    // Reading: a zero-length entry is refused even in last place; only the last may be shorter than a beat.
-    const bad = beats.some((b, i) => b.len === 0 || (b.len < this.minSglLen && i < beats.length - 1));
-    const sgl = beats.map((b) => ({ addr: b.addr, len: b.len }));
-    const total = sgl.reduce((n, e) => n + e.len, 0);
-    if (bad || total > MAX_TOTAL_LEN) return Status.BAD_SGL;
-    this.tags.set(key, { ctx: last.ctx, cid: last.cid, sgl, total, valid: true });
-    return Status.OK;
+    const ctxOk = last.ctx < this.params.nCtx && this.contexts[last.ctx] !== undefined;
+    const status = this.tags.setup(last.ctx, last.cid, beats.map((b) => ({ addr: b.addr, len: b.len })), ctxOk);
+    this.stats.tagCollisions = this.tags.collisions;
+    this.stats.poolExhausted = this.tags.poolExhausted;
+    return status;
   }
 
   private tagTeardown(cmd: Command): void {
-    const key = tagKey(cmd.ctx, cmd.cid);
-    const t = this.tags.get(key);
+    // Reading: an out-of-range ctx is NOT_FOUND (its low bits never name another context's entry).
+    const t = cmd.ctx < this.params.nCtx ? this.tags.teardown(cmd.ctx, cmd.cid) : undefined;
     if (!t) return this.complete(cmd, Status.NOT_FOUND);
-    t.valid = false;
-    this.tags.delete(key);
     this.complete(cmd, Status.OK);
     // No pipeline: every DMA write that used the entry has already left.
     this.eventQueue.push({ kind: EventKind.TEARDOWN_DONE, cookie: cmd.cookie });
@@ -607,7 +606,7 @@ export class OffloadModel {
   /** Reading: placement is decided once per C2HData PDU at its 24th header byte (before any HDGST bytes). */
   private placementTag(c: Context): TagEntry | undefined {
     if (!(this.caps & Cap.NVME_TCP)) return undefined;
-    const t = this.tags.get(tagKey(c.index, c.cid));
+    const t = this.tags.get(c.index, c.cid);
     return t && c.datao + c.datal <= t.total ? t : undefined;
   }
 
@@ -649,7 +648,7 @@ export class OffloadModel {
     const t = c.tag;
     if (c.cand) return; // section 7: never placing while waiting
     // Reading: the nvme-tcp cap is checked again here: when inactive no frame is placed, even for a PDU decided earlier.
-    if (!t || !t.valid || !(this.caps & Cap.NVME_TCP) || w.segs.length >= this.params.maxSegs) return;
+    if (!t || !t.live || !(this.caps & Cap.NVME_TCP) || w.segs.length >= this.params.maxSegs) return;
     const bufOff = c.datao + c.dataOff;
     w.segs.push({ cid: c.cid, bufOff, frameOff, len: m });
     w.keep.fill(0, frameOff, frameOff + m);
@@ -689,10 +688,6 @@ const IPV6_HEADER_LENGTH = 40;
 function flowKeyOf(version: 4 | 6, src: bigint, dst: bigint, srcPort: number, dstPort: number): string {
   const mask = version === 4 ? 0xffff_ffffn : (1n << 128n) - 1n;
   return `${version} ${(src & mask).toString(16)} ${(dst & mask).toString(16)} ${srcPort} ${dstPort}`;
-}
-
-function tagKey(ctx: number, cid: number): string {
-  return `${ctx}:${cid}`;
 }
 
 function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {

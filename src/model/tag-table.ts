@@ -3,7 +3,7 @@
 // the model places keys slot by slot as the hardware does, and numbers slots and generations the same way.
 
 import { bucketRows, keyHash } from "../contract/hash.js";
-import { type SglEntry, Status, type StatusCode } from "../contract/protocol.js";
+import { type SglEntry, sglPageGranular, Status, type StatusCode } from "../contract/protocol.js";
 
 /** Ways per row, and pages per pool chunk (contract section 8). */
 export const TAG_WAYS = 4;
@@ -38,17 +38,6 @@ export interface TagEntry {
 /** Key of (ctx, cid): ctx in bits 15:0. */
 export function tagKey(ctx: number, cid: number): number {
   return ((cid & 0xffff) << 16 | (ctx & 0xffff)) >>> 0;
-}
-
-/** The page rules of TAG_SETUP (contract section 1): false if any entry breaks them. */
-export function sglPageGranular(sgl: readonly SglEntry[], page: number): boolean {
-  const p = BigInt(page);
-  return sgl.every((e, i) => {
-    const off = Number(e.addr % p);
-    if (e.len === 0 || off + e.len > page) return false;
-    if (i > 0 && off !== 0) return false;
-    return i === sgl.length - 1 || off + e.len === page;
-  });
 }
 
 export class TagTable {

@@ -43,7 +43,13 @@ export class PlainBuffer implements ReadBuffer {
   }
 }
 
-/** `length` bytes in pages of `pageSize` (the last may be shorter), each its own allocation with guard bytes. */
+/** Page alignment of read buffers: a bio's pages are whole 4 KiB pages, so the NIC can map them page by page. */
+export const HOST_PAGE = 4096;
+
+/**
+ * `length` bytes in pages of `pageSize` (the last may be shorter), each its own allocation with guard bytes,
+ * starting on a HOST_PAGE boundary.
+ */
 export class PagedBuffer implements ReadBuffer {
   readonly sgl: SglEntry[];
 
@@ -55,7 +61,7 @@ export class PagedBuffer implements ReadBuffer {
     this.sgl = [];
     for (let at = 0; at < length; at += pageSize) {
       const len = Math.min(pageSize, length - at);
-      this.sgl.push({ addr: memory.allocate(len), len });
+      this.sgl.push({ addr: memory.allocate(len, 64, HOST_PAGE), len });
     }
   }
 

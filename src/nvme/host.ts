@@ -48,7 +48,7 @@ import type { HostMemory } from "../contract/host-memory.js";
 import type { SglEntry } from "../contract/protocol.js";
 import { seqAdd, seqLt } from "../net/seq.js";
 import { crc32c, DIGEST_LENGTH, readDigest } from "../pdu/crc32c.js";
-import { PagedBuffer, PlainBuffer, type ReadBuffer } from "./host-buffer.js";
+import { HOST_PAGE, PagedBuffer, PlainBuffer, type ReadBuffer } from "./host-buffer.js";
 import {
   COMMON_HEADER_LENGTH,
   decodePdu,
@@ -116,8 +116,12 @@ export interface HostDdpConfig {
   memory: HostMemory;
   /** This queue's socket as the driver knows it. */
   socket: UlpDdpSocket;
-  /** Size of the pages a read buffer is made of, i.e. of its SGL entries (or a rule by transfer length). Default 4096. */
-  pageSize?: number | ((length: number) => number);
+  /**
+   * Bytes per segment of a read buffer (its SGL entries), each segment on a HOST_PAGE boundary. Default HOST_PAGE.
+   * The driver maps a buffer in the device's pages: it takes it only when the segments keep the page rules (a
+   * multiple of the page, the last may be shorter) and it spans at most max_ddp_sgl_len of them.
+   */
+  pageSize?: number;
 }
 
 export interface HostCounters {
@@ -530,8 +534,7 @@ export class NvmeTcpHost {
   private readBuffer(length: number): ReadBuffer {
     const ddp = this.config.ddp;
     if (!ddp) return new PlainBuffer(new Uint8Array(length));
-    const page = typeof ddp.pageSize === "function" ? ddp.pageSize(length) : (ddp.pageSize ?? 4096);
-    return new PagedBuffer(ddp.memory, length, page);
+    return new PagedBuffer(ddp.memory, length, ddp.pageSize ?? HOST_PAGE);
   }
 
   /** Takes a tag (waiting for one when the queue is full), builds the command with its CID and sends it. */

@@ -43,8 +43,8 @@ export interface ObservedCommand {
 export interface ObserverNic {
   driver: NicDriver;
   memory: HostMemory;
-  /** Pages of a buffer of `length` bytes (SGL entries). */
-  pageSize: (length: number) => number;
+  /** Bytes per segment of the read buffers (SGL entries), each on a 4 KiB host page. */
+  pageSize: number;
 }
 
 /** What the replay shares between connections: LBA sizes from Identify Namespace data, the default for others. */

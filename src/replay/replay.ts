@@ -14,10 +14,10 @@ import { openDevice } from "../device/index.js";
 import { NicDriver } from "../driver/driver.js";
 import { statsGet } from "../driver/netlink.js";
 import { HOST_ABORTED_STATUS, type NvmeTcpHost } from "../nvme/host.js";
+import { HOST_PAGE } from "../nvme/host-buffer.js";
 import { statusOk } from "../pdu/sqe.js";
 import { stackInvariants } from "../stack/invariants.js";
 import type { Backend } from "../stack/report.js";
-import { autoPageSize } from "../stack/run.js";
 import { NAPI_WEIGHT } from "../stack/session.js";
 import { sumCounters } from "../stack/workload.js";
 import { type CapturedConnection, frameAt, loadCapture } from "./capture.js";
@@ -29,7 +29,7 @@ export interface ReplayOptions {
   /** The controller's TCP port. */
   port: number;
   backend: Backend;
-  /** Pages of the read buffers (SGL entries); default: the smallest power of two from 4096 that fits the device's SGL limit. */
+  /** Bytes per segment of the read buffers (SGL entries), each on a 4 KiB host page; default HOST_PAGE. */
   pageSize?: number;
   /** Logical block size of namespaces no Identify Namespace in the capture describes. Default 512. */
   lbaSize?: number;
@@ -56,8 +56,7 @@ export async function replayCapture(o: ReplayOptions): Promise<ReplayReport> {
   try {
     const driver = await NicDriver.create(device);
     if (o.caps !== undefined && o.caps !== driver.caps.active) await driver.setCaps(o.caps);
-    const maxSgl = driver.hw.maxDdpSglLen;
-    const pageSize = (length: number): number => o.pageSize ?? autoPageSize(length, maxSgl);
+    const pageSize = o.pageSize ?? HOST_PAGE;
     const defaultLba = o.lbaSize ?? DEFAULT_LBA_SIZE;
     const lbaSizes = new Map<number, number>();
     const namespaces = {
@@ -137,7 +136,7 @@ export async function replayCapture(o: ReplayOptions): Promise<ReplayReport> {
       port: o.port,
       frames: capture.frames.length,
       deviceFrames,
-      pages: o.pageSize === undefined ? { rule: "fit-sgl-limit", maxSgl, pageSize: null } : { rule: "fixed", maxSgl, pageSize: o.pageSize },
+      pages: { rule: "device-pages", pageSize, devicePage: driver.hw.page, maxSgl: driver.hw.maxDdpSglLen },
       lbaSize: defaultLba,
       connections: queues.map((q) => ({ host: q.conn.host, target: q.conn.target, qid: q.qid ?? null, ...q.digests, offloaded: q.offloaded, failed: q.ref.failure?.message ?? null })),
       reads: reads.map(({ q, c }) => {
@@ -149,7 +148,6 @@ export async function replayCapture(o: ReplayOptions): Promise<ReplayReport> {
           command: c.name,
           length: c.dataIn,
           kept: c.kept,
-          pageSize: pageSize(c.kept),
           offloaded: s.offloaded,
           placed: s.placed,
           copied: s.copied,

@@ -35,8 +35,15 @@ export const ReplayReportSchema = z.object({
   frames: count,
   /** Frames given to the device (every frame but those the hosts sent on the replayed connections). */
   deviceFrames: count,
-  /** How read buffers were cut into pages (SGL entries). */
-  pages: z.object({ rule: z.enum(["fixed", "fit-sgl-limit"]), maxSgl: count, pageSize: count.nullable() }),
+  /**
+   * How read buffers were laid out and which of them the device can take. Every buffer is made of `pageSize`-byte
+   * segments, each on a 4 KiB host page; the driver maps it in the device's `devicePage`-byte pages (rule
+   * "device-pages"): a buffer is set up when its segments keep the page rules (each a multiple of the page, the last
+   * may be shorter) and it spans at most `maxSgl` pages, so reads up to maxSgl x devicePage bytes are offloaded.
+   * Longer ones are copied by software: Linux would not issue them on an offloaded queue, whose max_hw_sectors
+   * comes from max_ddp_sgl_len, but a capture of another host may hold them.
+   */
+  pages: z.object({ rule: z.literal("device-pages"), pageSize: count, devicePage: count, maxSgl: count }),
   /** The logical block size of namespaces no Identify Namespace in the capture describes. */
   lbaSize: count,
   connections: z.array(
@@ -60,8 +67,6 @@ export const ReplayReportSchema = z.object({
       /** Bytes the command may move, and bytes of them kept in its buffer (see ObservedSqe.keep). */
       length: count,
       kept: count,
-      /** Pages of its buffer (bytes per SGL entry). */
-      pageSize: count,
       /** Set up for DDP (TAG_SETUP accepted). */
       offloaded: z.boolean(),
       placed: count,

@@ -9,9 +9,9 @@ import { performance } from "node:perf_hooks";
 import { z } from "zod";
 import { HostMemory } from "../contract/host-memory.js";
 import { openDevice, RtlDevice } from "../device/index.js";
-import { NicDriver } from "../driver/driver.js";
 import { statsGet } from "../driver/netlink.js";
 import { writePcap } from "../net/pcap.js";
+import { HOST_PAGE } from "../nvme/host-buffer.js";
 import { sessionFigures } from "./figures.js";
 import { sessionInvariants } from "./invariants.js";
 import { BackendSchema, type RunReport, RunReportSchema } from "./report.js";
@@ -40,7 +40,11 @@ export const RunOptionsSchema = z
     ddgst: z.boolean(),
     /** The target's largest C2HData PDU (default 4096). */
     pduSize: int(1, 1 << 30).optional(),
-    /** Pages of the read buffers = SGL entries (default: see autoPageSize). */
+    /**
+     * Bytes per segment of the read buffers, each on a 4 KiB host page (default HOST_PAGE). The driver maps a
+     * buffer in the device's pages: a read is offloaded when its segments are a multiple of the page (the last
+     * may be shorter) and it spans at most max_ddp_sgl_len pages; software copies the others.
+     */
     pageSize: int(64, 1 << 30).optional(),
     mss: int(64, 9000),
     impairments: z.object({ loss: rate, reorder: rate, duplicate: rate, corrupt: rate }),
@@ -99,21 +103,13 @@ function sessionConfig(o: RunOptions): SessionConfig {
   };
 }
 
-/** The smallest power-of-two page (at least 4096) that keeps a `bs` read within `maxSgl` SGL entries. */
-export function autoPageSize(bs: number, maxSgl: number): number {
-  let page = 4096;
-  while (maxSgl > 0 && Math.ceil(bs / page) > maxSgl) page *= 2;
-  return page;
-}
-
 export async function runStack(options: RunOptions, onProgress?: (line: string) => void): Promise<RunReport> {
   const o = RunOptionsSchema.parse(options);
   const memory = new HostMemory();
   const device = await openDevice(o.backend, memory);
   const rtl = device instanceof RtlDevice ? device : undefined;
   try {
-    const limits = (await NicDriver.create(device)).hw;
-    const pageSize = o.pageSize ?? autoPageSize(o.bs, limits.maxDdpSglLen);
+    const pageSize = o.pageSize ?? HOST_PAGE;
     if (o.waves !== undefined) await rtl!.harness.trace(resolve(o.waves));
     const t0 = performance.now();
     const nic = { device, pageSize, ...(o.napiBudget !== undefined ? { napiBudget: o.napiBudget } : {}), ...(o.caps !== undefined ? { caps: o.caps } : {}) };

@@ -29,24 +29,36 @@ import { Rng } from "../../src/util/rng.js";
 import { seqAdd } from "../../src/net/seq.js";
 import { asIpv4Fragment, payloadOf, pureAck, truncated, withEthernetPadding, withIpv4Options, withIpv6HopByHop, withTrailer } from "./frames.js";
 import { ScenarioBuilder, type Scenario } from "./scenario.js";
-import { allocSgl, type Burst, dataBytes, flowAddress, randomCuts, setupBeats, TargetFlow } from "./target.js";
+import { type Burst, dataBytes, flowAddress, pageSgl, randomCuts, setupBeats, TargetFlow } from "./target.js";
 
 /** The block's parameters the generators size things by (ddp_top defaults). */
 export interface Limits {
   nCtx: number;
   nTags: number;
+  /** SGL pages per buffer and the page size: buffers are registered page by page (contract section 1). */
   maxSgl: number;
+  page: number;
+  /** Pages of all buffers at once; default 16 per tag slot. */
+  poolPages?: number;
   maxSegs: number;
   maxFrame: number;
-  minSgl: number;
   /** RESYNC_TIMEOUT in bytes (contract 7); default the block's. */
   resyncTimeout?: number;
 }
-export const LIMITS: Limits = { nCtx: 8, nTags: 64, maxSgl: 16, maxSegs: 4, maxFrame: 9216, minSgl: 8 };
+export const LIMITS: Limits = { nCtx: 8, nTags: 16384, maxSgl: 128, page: 4096, maxSegs: 4, maxFrame: 9216 };
 
 /** The model's parameters for a Limits (runScenario's `params`). */
-export function modelParams(l: Limits): { nCtx: number; nTags: number; maxSgl: number; maxSegs: number; maxFrame: number; resyncTimeout?: number } {
-  return { nCtx: l.nCtx, nTags: l.nTags, maxSgl: l.maxSgl, maxSegs: l.maxSegs, maxFrame: l.maxFrame, ...(l.resyncTimeout === undefined ? {} : { resyncTimeout: l.resyncTimeout }) };
+export function modelParams(l: Limits): { nCtx: number; nTags: number; maxSgl: number; page: number; poolPages?: number; maxSegs: number; maxFrame: number; resyncTimeout?: number } {
+  const { nCtx, nTags, maxSgl, page, maxSegs, maxFrame, poolPages, resyncTimeout } = l;
+  return { nCtx, nTags, maxSgl, page, maxSegs, maxFrame, ...(poolPages === undefined ? {} : { poolPages }), ...(resyncTimeout === undefined ? {} : { resyncTimeout }) };
+}
+
+/** The RTL parameters of ddp_top for a Limits (describeRtl's `params`). */
+export function rtlParams(l: Limits): Record<string, number> {
+  return {
+    N_CTX: l.nCtx, N_TAGS: l.nTags, MAX_SGL: l.maxSgl, PAGE: l.page, MAX_SEGS: l.maxSegs,
+    ...(l.poolPages === undefined ? {} : { POOL_PAGES: l.poolPages }), ...(l.resyncTimeout === undefined ? {} : { RESYNC_TIMEOUT: l.resyncTimeout }),
+  };
 }
 
 /** A registered buffer and the step range in which it is valid (for the security rebuild). */
@@ -93,9 +105,12 @@ export class Gen {
     return s;
   }
 
-  /** Beats of a TAG_SETUP with a fresh buffer of `total` bytes; registers it. */
-  setup(ctx: number, cid: number, total: number, maxEntries: number = this.limits.maxSgl): CommandInput[] {
-    const sgl = allocSgl(this.rng, this.mem, total, Math.max(1, Math.min(maxEntries, this.limits.maxSgl, Math.floor(total / this.limits.minSgl) || 1)), this.limits.minSgl);
+  /**
+   * Beats of a TAG_SETUP with a fresh buffer of `total` bytes in pages (more than MAX_SGL of them when the buffer
+   * is that long: SGL_TOO_LONG); registers it.
+   */
+  setup(ctx: number, cid: number, total: number): CommandInput[] {
+    const sgl = pageSgl(this.rng, this.mem, total, this.limits.page);
     const rec = { ctx, cid, sgl };
     this.tags.set(`${ctx}:${cid}`, rec);
     this.allTags.push(rec);
@@ -231,15 +246,14 @@ export function badCommand(g: Gen, flows: readonly FlowSpec[]): CommandInput[] {
     case 4:
       return setupLike(g, rng.range(g.limits.nCtx, 255), 1, [{ addr: 0x1000n, len: 64 }]); // BAD_CTX, out of range
     case 5: {
-      // SGL_TOO_LONG: more than MAX_SGL beats (fake addresses: the setup must fail and change nothing).
-      const sgl = Array.from({ length: g.limits.maxSgl + 1 + rng.int(3) }, (_, i) => ({ addr: 0xdead_0000n + BigInt(i * 64), len: 64 }));
+      // SGL_TOO_LONG: more than MAX_SGL pages (fake addresses: the setup must fail and change nothing).
+      const page = BigInt(g.limits.page);
+      const sgl = Array.from({ length: g.limits.maxSgl + 1 + rng.int(3) }, (_, i) => ({ addr: 0xdead_0000n * page + BigInt(i) * page, len: g.limits.page }));
       return setupLike(g, f.ctx, 0x7000 + rng.int(16), sgl);
     }
-    case 6: {
-      // BAD_SGL: an entry of length 0 or a short entry that is not the last.
-      const sgl = [{ addr: 0xbad_0000n, len: rng.chance(0.5) ? 0 : rng.range(1, g.limits.minSgl - 1) }, { addr: 0xbad_1000n, len: 64 }];
-      return setupLike(g, f.ctx, 0x7100 + rng.int(16), sgl);
-    }
+    case 6:
+      // BAD_SGL: a page rule broken (an empty entry, one crossing a page, one not ending on a page before another).
+      return setupLike(g, f.ctx, 0x7100 + rng.int(16), badSgl(rng, g.limits.page));
     case 7:
       return [tagTeardown({ tag, ctx: f.ctx, cid: 0x7200 + rng.int(16), cookie: 0xdead }), tagTeardown({ tag: g.tag(), ctx: rng.range(g.limits.nCtx, 255), cid: 1, cookie: 0xbeef })];
     case 8:
@@ -250,6 +264,22 @@ export function badCommand(g: Gen, flows: readonly FlowSpec[]): CommandInput[] {
       return [{ op: Op.STATS_GET, tag, index: rng.int(16) }];
     default:
       return [{ op: Op.CAPS_GET, tag }, { op: Op.CAPS_SET, tag: g.tag(), index: 0x33 }]; // sets both caps active (already)
+  }
+}
+
+/** Two or three fake pages with one page rule broken (contract section 1, TAG_SETUP). */
+function badSgl(rng: Rng, page: number): SglEntry[] {
+  const base = 0xbad_0000n * BigInt(page);
+  const p = (i: number, off = 0, len = page - off): SglEntry => ({ addr: base + BigInt(i * page + off), len });
+  switch (rng.int(4)) {
+    case 0:
+      return [p(0, 0, 0), p(1)];
+    case 1:
+      return [p(0, page / 2, page / 2 + rng.range(1, 64))];
+    case 2:
+      return [p(0), p(1, 0, page - rng.range(1, 64)), p(2, 0, 100)];
+    default:
+      return [p(0), p(1, rng.range(1, 64)), p(2, 0, 100)];
   }
 }
 
@@ -451,11 +481,11 @@ export function fullTables(seed: number, limits: Limits = LIMITS): { scenario: S
   for (const f of flows) {
     const list = Array.from({ length: per }, (_, i) => (f.cidBase + i * 0x1001) & 0xffff);
     cids.set(f.ctx, list);
-    g.b.cmd(list.flatMap((cid) => g.setup(f.ctx, cid, 4 * 512, rng.range(1, limits.maxSgl))));
+    g.b.cmd(list.flatMap((cid) => g.setup(f.ctx, cid, rng.range(1, Math.min(limits.maxSgl, 4)) * 512)));
   }
   // One more: TABLE_FULL (an existing key would be EXISTS first: use a new cid); and EXISTS.
-  g.b.cmd(setupBeats(g.tag(), 0, 0xfffe, [{ addr: 0xf00d_0000n, len: 512 }]));
-  g.b.cmd(setupBeats(g.tag(), 1, cids.get(1)![0]!, [{ addr: 0xf00d_1000n, len: 512 }]));
+  g.b.cmd(setupBeats(g.tag(), 0, 0xfffe, [{ addr: 0xf00d_0000n * BigInt(limits.page), len: 512 }]));
+  g.b.cmd(setupBeats(g.tag(), 1, cids.get(1)![0]!, [{ addr: 0xf00d_1000n * BigInt(limits.page), len: 512 }]));
   // Traffic on every context while the tables are full.
   const lists = flows.map((f) => {
     for (const cid of cids.get(f.ctx)!.slice(0, 3)) f.flow.read(cid, g.nextSlba(4), 4);

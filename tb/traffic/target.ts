@@ -182,28 +182,19 @@ export function dataBytes(b: Burst): number {
 }
 
 /**
- * A buffer of `total` bytes in host memory cut into at most `maxEntries` SGL entries of about equal shares (at
- * least `minLen`, the last may be shorter): what the RTL generators register.
+ * A buffer of `total` bytes in host memory in pages of `page` bytes, as TAG_SETUP takes them (contract section 1):
+ * the first entry starts anywhere in its page (as long as the buffer fits in `maxPages` pages), every other one
+ * on a page boundary; every entry but the last runs to the end of its page. Each page is its own allocation with
+ * guard bytes around it.
  */
-export function allocSgl(rng: Rng, mem: HostMemory, total: number, maxEntries: number, minLen = 8): SglEntry[] {
+export function pageSgl(rng: Rng, mem: HostMemory, total: number, page: number, maxPages = Number.MAX_SAFE_INTEGER): SglEntry[] {
+  const slack = Math.min(page - 1, maxPages * page - total);
+  if (total < 1 || slack < 0) throw new RangeError(`pageSgl: ${total} bytes do not fit in ${maxPages} pages of ${page}`);
+  const off = rng.chance(0.3) ? 0 : rng.int(slack + 1);
   const sgl: SglEntry[] = [];
-  let left = total;
-  while (left > 0) {
-    const share = Math.ceil(left / (maxEntries - sgl.length));
-    const len = sgl.length === maxEntries - 1 ? left : Math.min(left, rng.range(Math.max(minLen, share), Math.max(minLen, share, Math.min(left, 2 * share + 64))));
-    sgl.push({ addr: mem.allocate(len, rng.range(1, 24)), len });
-    left -= len;
-  }
-  return sgl;
-}
-
-/** A buffer of `total` bytes cut into SGL entries of random lengths (at least `minLen`, the last may be shorter). */
-export function randomSgl(rng: Rng, mem: HostMemory, total: number, maxEntries: number, minLen = 8): SglEntry[] {
-  const sgl: SglEntry[] = [];
-  let left = total;
-  while (left > 0) {
-    const len = sgl.length === maxEntries - 1 ? left : Math.min(left, rng.range(minLen, Math.max(minLen, Math.ceil((2 * total) / maxEntries))));
-    sgl.push({ addr: mem.allocate(len, rng.range(1, 32)), len });
+  for (let left = total, o = off; left > 0; o = 0) {
+    const len = Math.min(left, page - o);
+    sgl.push({ addr: mem.allocate(len, rng.range(1, 24), page, o), len });
     left -= len;
   }
   return sgl;

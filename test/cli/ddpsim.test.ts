@@ -107,7 +107,7 @@ describe("run (model)", () => {
     const rep = RunReportSchema.parse(JSON.parse(r.out));
     expect(rep.seed).toBe(seed);
     expect(rep.io).toEqual({ reads: ios, writes: 0, bytesRead: ios * bs, bytesWritten: 0, errors: 0 });
-    // 32 KiB = 8 pages of 4 KiB: within the model's 16 SGL entries, so every read is set up and fully placed.
+    // 32 KiB = 8 pages of 4 KiB: within the model's 128 device pages, so every read is set up and fully placed.
     expect(rep.workload.pageSize).toBe(4096);
     expect(rep.stats["rx-nvme-tcp-setup"]).toBe(ios);
     expect(rep.stats["rx-nvme-tcp-teardown"]).toBe(ios);
@@ -124,14 +124,34 @@ describe("run (model)", () => {
     expect(rep.ok).toBe(true);
   });
 
-  it("128 KiB reads get pages large enough for the device's SGL limit", async () => {
-    const r = await ddpsim("run", "--backend", "model", "--ios", "4", "--seed", String(seed), "--json", "--no-baseline");
-    const rep = RunReportSchema.parse(JSON.parse(r.out));
+  it("128 KiB reads (32 device pages) are placed with the default 4 KiB pages; reads over 128 pages fall back to software", async () => {
+    const run = async (...args: string[]) => {
+      const r = await ddpsim("run", "--backend", "model", "--seed", String(seed), "--json", "--no-baseline", ...args);
+      expect(r.code, r.err || r.out).toBe(0);
+      return RunReportSchema.parse(JSON.parse(r.out));
+    };
+    const rep = await run("--ios", "4");
     expect(rep.workload.bs).toBe(128 * 1024);
-    expect(rep.workload.pageSize).toBe(8192); // 16 entries of 8 KiB
+    expect(rep.workload.pageSize).toBe(4096);
+    expect(rep.stats["rx-nvme-tcp-setup"]).toBe(4);
     expect(rep.stats["rx-nvme-tcp-setup-fail"]).toBe(0);
+    expect(rep.offload.placedBytes).toBe(4 * 128 * 1024);
     expect(rep.software.baseline).toBe("counted");
     expect(rep.software.withoutOffload.bytesCopied).toBe(4 * 128 * 1024);
+    // The model's MAX_SGL: a buffer spans at most 128 pages of 4 KiB (512 KiB); one 512-byte block more is a 129th.
+    for (const [bs, fits] of [
+      [512 * 1024, true],
+      [512 * 1024 + 512, false],
+      [1024 * 1024, false],
+    ] as const) {
+      const big = await run("--bs", String(bs), "--ios", "2", "--iodepth", "2");
+      expect(big.io, `bs ${bs}`).toEqual({ reads: 2, writes: 0, bytesRead: 2 * bs, bytesWritten: 0, errors: 0 });
+      expect(big.stats["rx-nvme-tcp-setup"], `bs ${bs}`).toBe(fits ? 2 : 0);
+      expect(big.stats["rx-nvme-tcp-setup-fail"], `bs ${bs}`).toBe(fits ? 0 : 2);
+      expect(big.offload.placedBytes, `bs ${bs}`).toBe(fits ? 2 * bs : 0);
+      expect(big.software.withOffload.bytesCopied, `bs ${bs}`).toBe(fits ? 0 : 2 * bs);
+      expect(big.ok, `bs ${bs}: ${big.invariants.filter((i) => !i.ok).map((i) => i.detail)}`).toBe(true);
+    }
   });
 
   it("randrw on two queues over a lossy, reordering wire: every invariant holds", async () => {

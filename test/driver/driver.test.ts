@@ -7,11 +7,12 @@ import { describe, expect, it } from "vitest";
 import { ModelDevice, type OffloadDevice } from "../../src/device/index.js";
 import { describeOnRtl } from "../util/rtl-device.js";
 import { NicDriver } from "../../src/driver/index.js";
-import { Errno, fragLength, type Skb, ULP_DDP_CAP_NVME_TCP_DDGST_RX, type UlpDdpSocket, type UlpDdpUlpOps } from "../../src/contract/index.js";
+import { Errno, fragLength, type Skb, ULP_DDP_CAP_NVME_TCP, ULP_DDP_CAP_NVME_TCP_DDGST_RX, type UlpDdpSocket, type UlpDdpUlpOps } from "../../src/contract/index.js";
 import { HostMemory } from "../../src/contract/host-memory.js";
 import type { SglEntry } from "../../src/contract/protocol.js";
 import type { FlowAddress } from "../../src/net/frame.js";
 import { TcpStreamSender } from "../../src/net/tcp-sender.js";
+import { bucketPairFill } from "../../tb/traffic/buckets.js";
 import { encodePdu, type Pdu } from "../../src/pdu/pdu.js";
 import { Rng, seedFromEnv } from "../../src/util/rng.js";
 
@@ -42,12 +43,15 @@ class Ulp implements UlpDdpUlpOps {
 
 const DGST = { pfv: 0, cpda: 0, queueSize: 32, affinityHint: 0 };
 
-/** An SGL of `total` bytes in separate allocations of random sizes (at least 8 bytes except the last). */
-function randomSgl(memory: HostMemory, rng: Rng, total: number, maxEntries = 16): SglEntry[] {
+/**
+ * An SGL of `total` bytes in pages of `page` bytes, each page its own allocation: the first entry starts anywhere
+ * in its page, the others on a page boundary (what the device's page rules take).
+ */
+function randomSgl(memory: HostMemory, rng: Rng, total: number, page: number): SglEntry[] {
   const out: SglEntry[] = [];
-  for (let left = total; left > 0; ) {
-    const len = out.length === maxEntries - 1 || left <= 16 ? left : rng.range(8, Math.min(left, Math.max(8, Math.ceil((2 * total) / maxEntries))));
-    out.push({ addr: memory.allocate(len), len });
+  for (let left = total, off = rng.int(page); left > 0; off = 0) {
+    const len = Math.min(left, page - off);
+    out.push({ addr: memory.allocate(len, 64, page, off), len });
     left -= len;
   }
   return out;
@@ -87,36 +91,40 @@ function driverTests(kind: string, open: () => Promise<OffloadDevice>): void {
       expect(await driver.skAdd(sk, { ...DGST, dgst: 0 }, ulp)).toBe(0);
       const one = (): SglEntry[] => [{ addr: memory.allocate(512), len: 512 }];
 
-      // One entry more than the device takes (random lengths of at least a beat).
-      const tooLong = Array.from({ length: driver.hw.maxDdpSglLen + 1 }, () => {
-        const len = rng.range(64, 512);
-        return { addr: memory.allocate(len), len };
-      });
-      expect(tooLong.length).toBe(driver.hw.maxDdpSglLen + 1);
+      // One page more than the device takes.
+      const page = driver.hw.page;
+      const tooLong = randomSgl(memory, rng, driver.hw.maxDdpSglLen * page + 1, page);
+      expect(tooLong.length).toBeGreaterThan(driver.hw.maxDdpSglLen);
       expect(await driver.setup(sk, { commandId: 1, sgl: tooLong })).toBe(-Errno.EINVAL);
-      // The device refuses an entry shorter than a bus beat before the last one.
-      const bad = [{ addr: memory.allocate(64), len: 64 }, { addr: memory.allocate(4), len: 4 }, { addr: memory.allocate(64), len: 64 }];
-      expect(await driver.setup(sk, { commandId: 2, sgl: bad })).toBeLessThan(0);
+      // Not page-granular: an entry ending inside its page before the last one (the device could not map it).
+      const bad = [{ addr: memory.allocate(page, 64, page), len: page - 4 }, { addr: memory.allocate(64, 64, page), len: 64 }];
+      expect(await driver.setup(sk, { commandId: 2, sgl: bad })).toBe(-Errno.EINVAL);
       expect(driver.tagsHeld).toBe(0);
       expect(await driver.setup(sk, { commandId: 2, sgl: one() }), "the refused CID can be set up properly").toBe(0);
       expect(await driver.setup(sk, { commandId: 2, sgl: one() }), "the same CID twice").toBe(-Errno.EEXIST);
 
-      for (let cid = 3; driver.tagsHeld < driver.hw.nTags; cid++) expect(await driver.setup(sk, { commandId: cid, sgl: one() })).toBe(0);
-      expect(await driver.setup(sk, { commandId: 0xffff, sgl: one() })).toBe(-Errno.ENOSPC);
+      // A full bucket pair: the key whose two hash rows are taken is refused (TABLE_FULL -> ENOSPC).
+      const { target, fill } = bucketPairFill(rng, 0, driver.hw.nTags, [2]);
+      for (const cid of fill) expect(await driver.setup(sk, { commandId: cid, sgl: one() }), `setup of cid ${cid}`).toBe(0);
+      expect(await driver.setup(sk, { commandId: target, sgl: one() })).toBe(-Errno.ENOSPC);
+      const held = driver.tagsHeld;
+      expect(held).toBe(1 + fill.length);
 
       expect(await driver.setCaps(ULP_DDP_CAP_NVME_TCP_DDGST_RX)).toBe(0);
       expect((await driver.getCaps()).active).toBe(ULP_DDP_CAP_NVME_TCP_DDGST_RX);
       expect(await driver.setup(sk, { commandId: 0xfffe, sgl: one() })).toBe(-Errno.EOPNOTSUPP);
       expect(await driver.skAdd(socketOf(40002, 0), { ...DGST, dgst: 0 }, ulp)).toBe(-Errno.EOPNOTSUPP);
 
-      const nTags = driver.hw.nTags;
       const stats = await driver.getStats();
-      expect([stats["rx-nvme-tcp-setup"], stats["rx-nvme-tcp-setup-fail"]]).toEqual([nTags, 5]);
+      expect([stats["rx-nvme-tcp-setup"], stats["rx-nvme-tcp-setup-fail"]]).toEqual([held, 5]);
       // Teardowns free the entries: each finishes with ddp_teardown_done(ctx), then the tag is free again.
-      for (let cid = 2; cid < 2 + nTags; cid++) await driver.teardown(sk, { commandId: cid, sgl: [] }, `ctx ${cid}`);
-      expect(ulp.done).toEqual(Array.from({ length: nTags }, (_, k) => `ctx ${k + 2}`));
+      const cids = [2, ...fill];
+      for (const c of cids) await driver.teardown(sk, { commandId: c, sgl: [] }, `ctx ${c}`);
+      expect(ulp.done).toEqual(cids.map((c) => `ctx ${c}`));
       expect(driver.tagsHeld).toBe(0);
-      expect((await driver.getStats())["rx-nvme-tcp-teardown"]).toBe(nTags);
+      expect((await driver.getStats())["rx-nvme-tcp-teardown"]).toBe(held);
+      expect(await driver.setCaps(ULP_DDP_CAP_NVME_TCP | ULP_DDP_CAP_NVME_TCP_DDGST_RX)).toBe(0);
+      expect(await driver.setup(sk, { commandId: target, sgl: one() }), "the refused key fits once the table is empty").toBe(0);
     });
 
     it("builds skbs: placed fragments at the SGL address of their buffer offset, ring fragments with the frame's bytes", async () => {
@@ -136,7 +144,7 @@ function driverTests(kind: string, open: () => Promise<OffloadDevice>): void {
       const plan = Array.from({ length: 14 }, () => ({ which: rng.int(2), len: rng.range(200, 3000) }));
       const totals = [0, 0];
       for (const p of plan) totals[p.which]! += p.len;
-      const sgls = totals.map((t) => randomSgl(memory, rng, t));
+      const sgls = totals.map((t) => randomSgl(memory, rng, t, driver.hw.page));
       for (let t = 0; t < 2; t++) expect(await driver.setup(sk, { commandId: cids[t]!, sgl: sgls[t]! })).toBe(0);
 
       const parts: Uint8Array[] = [];

@@ -166,7 +166,7 @@ async function runCase(c: Case, i: number, inner: OffloadDevice): Promise<void> 
     c2hDataSize: c.pdu,
     ...(c.targetIsn !== undefined ? { targetIsn: c.targetIsn } : {}),
     ...(c.wire ? { impairments: c.wire } : {}),
-    nic: { device, pageSize: Math.max(4096, c.readBytes / 16), napiBudget: c.wholeFlush ? Infinity : NAPI },
+    nic: { device, napiBudget: c.wholeFlush ? Infinity : NAPI },
   });
   q = session.io;
   const reference = c.fakeHeaders ? plantFakeHeaders(session) : undefined;
@@ -253,7 +253,7 @@ describe("resync end to end, model device", () => {
   });
 
   it("without losses nothing searches and everything is placed", async () => {
-    const s = await openSession({ seed, hdgst: false, ddgst: true, blockSize: 131072, blocks: 64, c2hDataSize: 4096, nic: { device: new ModelDevice(new HostMemory()), pageSize: 8192, napiBudget: NAPI } });
+    const s = await openSession({ seed, hdgst: false, ddgst: true, blockSize: 131072, blocks: 64, c2hDataSize: 4096, nic: { device: new ModelDevice(new HostMemory()), napiBudget: NAPI } });
     const r = await reads(s, { seed, count: 4, inFlight: 2 });
     expect(r.failed).toEqual([]);
     expect(sessionFigures(s)).toMatchObject({ bytes: 1, packets: 1, episodes: 0 });

@@ -20,6 +20,7 @@ import {
   toPcapng,
 } from "./builder.js";
 import { CaptureBuilder, connectQueue, readCommand } from "./peers.js";
+import type { ReplayReport } from "../../src/replay/report.js";
 import { failedInvariants, replayBytes, rowsOf } from "./run.js";
 
 /** A Linux-like I/O queue (qid 1): handshake, ICReq / ICResp, Connect. */
@@ -198,19 +199,28 @@ describe("class 4: controllers that never set LAST_PDU or SUCCESS", () => {
 });
 
 describe("class 5: buffers registered the way the NIC's limits allow", () => {
-  it("reads of 128 KiB to 1 MiB get pages that keep them within the device's SGL limit, and are placed", async () => {
+  it("reads of up to 128 device pages (512 KiB) are placed, a 1 MiB read is copied by software, whatever the host's segment size", async () => {
     const b = new CaptureBuilder({ mtu: 9000 });
     const q = ioQueue(b);
     const sizes = [256, 1024, 2048]; // blocks of 512 bytes: 128 KiB, 512 KiB, 1 MiB
     sizes.forEach((nlb, i) => plainRead(b, q, 0x1001 + i, i * 4096, nlb));
+    // The model's defaults: a buffer may span MAX_SGL 128 pages of 4 KiB; 1 MiB is 256 of them.
+    const fits = sizes.map((nlb) => (nlb * 512) / 4096 <= 128);
+    expect(fits).toEqual([true, true, false]);
+    const rows = (report: ReplayReport) => report.reads.map((r) => [r.offloaded, r.placed, r.copied, r.status]);
+    const want = sizes.map((nlb, i) => (fits[i] ? [true, nlb * 512, 0, "ok"] : [false, 0, nlb * 512, "ok"]));
     const { code, err, report } = await replayBytes("c5-large.pcap", toPcap(b.frames));
     expect(code, err).toBe(0);
     expect(rowsOf(report, b.expected)).toEqual(b.expected);
-    expect(report.pages).toEqual({ rule: "fit-sgl-limit", maxSgl: 16, pageSize: null });
-    // The smallest power of two from 4 KiB that keeps each buffer within 16 entries.
-    expect(report.reads.map((r) => [r.pageSize, r.offloaded, r.placed])).toEqual(sizes.map((nlb) => [Math.max(4096, (nlb * 512) / 16), true, nlb * 512]));
-    const fixed = await replayBytes("c5-fixed.pcap", toPcap(b.frames), "--page-size", "4k");
-    expect(fixed.report.reads.map((r) => r.offloaded)).toEqual([false, false, false]);
+    expect(report.pages).toEqual({ rule: "device-pages", pageSize: 4096, devicePage: 4096, maxSgl: 128 });
+    expect(rows(report)).toEqual(want);
+    expect(report.stats["rx-nvme-tcp-setup-fail"]).toBe(1);
+    // 8 KiB segments are two device pages each: the 1 MiB read is 128 segments but still 256 pages, and still refused.
+    const large = await replayBytes("c5-8k.pcap", toPcap(b.frames), "--page-size", "8k");
+    expect(large.code, large.err).toBe(0);
+    expect(rowsOf(large.report, b.expected)).toEqual(b.expected);
+    expect(large.report.pages).toMatchObject({ pageSize: 8192 });
+    expect(rows(large.report)).toEqual(want);
   });
 });
 

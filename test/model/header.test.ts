@@ -8,7 +8,7 @@ import { TcpStreamSender } from "../../src/net/tcp-sender.js";
 import { crc32c, writeDigest } from "../../src/pdu/crc32c.js";
 import { HostMemory } from "../../src/contract/host-memory.js";
 import { OffloadModel } from "../../src/model/offload-model.js";
-import { ctxAdd, tagSetup } from "../../src/contract/protocol.js";
+import { ctxAdd, EventKind, Status, tagSetup } from "../../src/contract/protocol.js";
 import { Rng, seedFromEnv } from "../../src/util/rng.js";
 import { feed } from "../../tb/traffic/oracle.js";
 import { concat, FLOW4 } from "../../tb/traffic/target.js";
@@ -29,9 +29,10 @@ function connect(o: Opts): { model: OffloadModel; sender: TcpStreamSender; mem: 
   const a = FLOW4;
   model.command(ctxAdd({ ctx: 2, ipVersion: 4, srcIp: a.srcIp, dstIp: a.dstIp, srcPort: a.srcPort, dstPort: a.dstPort, seq: ISN, ...o }));
   const mem = new HostMemory();
-  const buf = mem.allocate(8192, 8);
-  for (const beat of tagSetup({ ctx: 2, cid: 1, sgl: [{ addr: buf, len: 8192 }] })) model.command(beat);
-  model.events();
+  // 8192 contiguous bytes in two pages (PAGE 4096, the default).
+  const buf = mem.allocate(8192, 8, 4096);
+  for (const beat of tagSetup({ ctx: 2, cid: 1, sgl: [{ addr: buf, len: 4096 }, { addr: buf + 4096n, len: 4096 }] })) model.command(beat);
+  expect(model.events().map((e) => e.kind === EventKind.COMPLETION && e.status)).toEqual([Status.OK, Status.OK]);
   return { model, sender: new TcpStreamSender(a, { isn: ISN, mss: 9000 }), mem, buf };
 }
 

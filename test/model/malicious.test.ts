@@ -8,12 +8,12 @@ import { seqAdd, seqDiff } from "../../src/net/seq.js";
 import { crc32c, writeDigest } from "../../src/pdu/crc32c.js";
 import { HostMemory } from "../../src/contract/host-memory.js";
 import { OffloadModel } from "../../src/model/offload-model.js";
-import { type SglEntry, tagSetup } from "../../src/contract/protocol.js";
+import { EventKind, type SglEntry, Status, tagSetup } from "../../src/contract/protocol.js";
 import { type Lie, LIES } from "../../src/nvmet/controller.js";
 import { patternBytes } from "../../src/nvmet/namespace.js";
 import { Rng, seedFromEnv } from "../../src/util/rng.js";
 import { feed, isData, oracleSegments } from "../../tb/traffic/oracle.js";
-import { BLOCK, concat, NSID, randomSgl, TargetFlow } from "../../tb/traffic/target.js";
+import { BLOCK, concat, NSID, pageSgl, TargetFlow } from "../../tb/traffic/target.js";
 
 const seed = seedFromEnv();
 console.log(`model malicious.test seed=${seed} (SEED=${seed} to reproduce)`);
@@ -46,11 +46,13 @@ describe("malicious target", () => {
       const rng = new Rng(seed ^ LIES.indexOf(lie));
       const mem = new HostMemory();
       const t = new TargetFlow({ rng: new Rng(rng.u32()), hdgst: true, ddgst: true, mss: rng.range(300, 1460), c2hDataSize: 2048 });
-      const a = { cid: 0x100, slba: 8, nlb: 8, sgl: [{ addr: mem.allocate(4096, 16), len: 4096 }] };
-      const b = { cid: 0x200, slba: 800, nlb: 8, sgl: [{ addr: mem.allocate(4096, 16), len: 4096 }] };
+      // One page each (PAGE 4096, the default), page-aligned.
+      const a = { cid: 0x100, slba: 8, nlb: 8, sgl: [{ addr: mem.allocate(4096, 16, 4096), len: 4096 }] };
+      const b = { cid: 0x200, slba: 800, nlb: 8, sgl: [{ addr: mem.allocate(4096, 16, 4096), len: 4096 }] };
       const model = new OffloadModel();
       model.command(t.ctxAdd(0));
       for (const r of [a, b]) for (const beat of tagSetup({ ctx: 0, cid: r.cid, sgl: r.sgl })) model.command(beat);
+      expect(model.events().map((e) => e.kind === EventKind.COMPLETION && e.status)).toEqual([Status.OK, Status.OK, Status.OK]);
       t.q.lie(lie);
       t.read(a.cid, a.slba, a.nlb);
       t.read(b.cid, b.slba, b.nlb);
@@ -88,14 +90,15 @@ describe("malicious target", () => {
       const hdgst = rng.chance(0.5);
       const ddgst = rng.chance(0.5);
       const t = new TargetFlow({ rng: new Rng(rng.u32()), hdgst, ddgst });
-      const model = new OffloadModel({ maxSgl: 4 });
+      const model = new OffloadModel({ maxSgl: 8, page: 512 });
       model.command(t.ctxAdd(0));
       const tags = new Map<number, SglEntry[]>();
       for (let cid = 0; cid < 4; cid++) {
-        const sgl = randomSgl(rng, mem, rng.range(1, 3000), 4);
+        const sgl = pageSgl(rng, mem, rng.range(1, 3000), 512, 8);
         tags.set(cid, sgl);
         for (const beat of tagSetup({ ctx: 0, cid, sgl })) model.command(beat);
       }
+      expect(model.events().map((e) => e.kind === EventKind.COMPLETION && e.status)).toEqual(new Array(5).fill(Status.OK));
       const stream = concat(Array.from({ length: 40 }, () => fuzzPdu(rng, hdgst, ddgst)));
       const cuts = Array.from({ length: 30 }, () => rng.int(stream.length));
       for (const frame of t.cut(stream, t.startSeq, cuts)) {

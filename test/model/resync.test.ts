@@ -8,7 +8,7 @@ import { seqAdd } from "../../src/net/seq.js";
 import { encodePdu, type Pdu } from "../../src/pdu/pdu.js";
 import { HostMemory } from "../../src/contract/host-memory.js";
 import { type FrameResult, OffloadModel } from "../../src/model/offload-model.js";
-import { ctxAdd, EventKind, resync, type Segment, Status, tagSetup, tagTeardown } from "../../src/contract/protocol.js";
+import { ctxAdd, EventKind, resync, type Segment, type SglEntry, Status, tagSetup, tagTeardown } from "../../src/contract/protocol.js";
 import { Rng, seedFromEnv } from "../../src/util/rng.js";
 import { feed } from "../../tb/traffic/oracle.js";
 import { concat, FLOW4 } from "../../tb/traffic/target.js";
@@ -18,6 +18,16 @@ console.log(`model resync.test seed=${seed} (SEED=${seed} to reproduce)`);
 
 const CID = 0x1001;
 const BUF = 1 << 16;
+/** The read buffer starts FIRST bytes before a page boundary (PAGE 4096, the default): its SGL is FIRST bytes, then pages. */
+const PAGE = 4096;
+const FIRST = 1000;
+
+/** The SGL of the read buffer at `buf`: a first entry of FIRST bytes, whole pages, a shorter last page. */
+function bufSgl(buf: bigint): SglEntry[] {
+  const sgl: SglEntry[] = [{ addr: buf, len: FIRST }];
+  for (let at = FIRST; at < BUF; at += PAGE) sgl.push({ addr: buf + BigInt(at), len: Math.min(PAGE, BUF - at) });
+  return sgl;
+}
 
 interface Digests {
   hdgst: boolean;
@@ -131,10 +141,10 @@ interface Rig {
 function rig(s: Stream, params: ConstructorParameters<typeof OffloadModel>[0] = {}): Rig {
   const model = new OffloadModel(params);
   const mem = new HostMemory();
-  const buf = mem.allocate(BUF, 32);
+  const buf = mem.allocate(BUF, 32, PAGE, PAGE - FIRST);
   const a = FLOW4;
   model.command(ctxAdd({ ctx: 0, ipVersion: 4, srcIp: a.srcIp, dstIp: a.dstIp, srcPort: a.srcPort, dstPort: a.dstPort, seq: s.isn, hdgst: s.d.hdgst, ddgst: s.d.ddgst, cpda: s.d.pda ?? 0 }));
-  for (const beat of tagSetup({ ctx: 0, cid: CID, sgl: [{ addr: buf, len: 1000 }, { addr: buf + 1000n, len: BUF - 1000 }] })) model.command(beat);
+  for (const beat of tagSetup({ ctx: 0, cid: CID, sgl: bufSgl(buf) })) model.command(beat);
   expect(model.events().map((e) => e.kind === EventKind.COMPLETION && e.status)).toEqual([Status.OK, Status.OK]);
   const pending: number[] = [];
   const expected: Segment[] = [];
@@ -165,7 +175,7 @@ function rig(s: Stream, params: ConstructorParameters<typeof OffloadModel>[0] = 
     checkBuffer() {
       const want = new Uint8Array(BUF);
       for (const g of expected) want.set(s.payload.subarray(g.bufOff, g.bufOff + g.len), g.bufOff);
-      const got = concat([mem.read(buf, 1000), mem.read(buf + 1000n, BUF - 1000)]);
+      const got = concat(bufSgl(buf).map((e) => mem.read(e.addr, e.len)));
       expect(Buffer.from(got).equals(Buffer.from(want))).toBe(true);
       expect(mem.checkGuards()).toEqual([]);
     },
@@ -796,7 +806,7 @@ describe("resync: a confirm inside the candidate's C2HData PDU places the rest o
     r.confirm(cand);
     const f3 = r.feed(frames[3]!); // the decision (no tag) is taken as this frame begins
     expect(f3.cqe).toMatchObject({ nseg: 0, crcOk: false });
-    for (const beat of tagSetup({ ctx: 0, cid: CID, sgl: [{ addr: r.buf, len: 1000 }, { addr: r.buf + 1000n, len: BUF - 1000 }] })) r.model.command(beat);
+    for (const beat of tagSetup({ ctx: 0, cid: CID, sgl: bufSgl(r.buf) })) r.model.command(beat);
     expect(r.model.events().map((e) => e.kind === EventKind.COMPLETION && e.status)).toEqual([Status.OK]);
     expect(r.feed(frames[4]!).cqe).toMatchObject({ nseg: 0, crcOk: false }); // still PDU 2
     // PDU 3's header decides with the new tag.

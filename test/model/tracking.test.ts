@@ -11,7 +11,7 @@ import { OffloadModel } from "../../src/model/offload-model.js";
 import { capsSet, ctxDel, EventKind, type SglEntry, Status, tagSetup, tagTeardown } from "../../src/contract/protocol.js";
 import { Rng, seedFromEnv } from "../../src/util/rng.js";
 import { feed, honestPdo, isData, oracleSegments, reassemble } from "../../tb/traffic/oracle.js";
-import { BLOCK, FLOW4, FLOW6, NSID, randomSgl, TargetFlow } from "../../tb/traffic/target.js";
+import { BLOCK, FLOW4, FLOW6, NSID, pageSgl, TargetFlow } from "../../tb/traffic/target.js";
 
 const seed = seedFromEnv();
 console.log(`model tracking.test seed=${seed} (SEED=${seed} to reproduce)`);
@@ -25,7 +25,7 @@ interface Read {
 
 /** A model with context 0 on the traffic's flow and a tag per read; every command must succeed. */
 function setup(t: TargetFlow, reads: readonly Read[], params: ConstructorParameters<typeof OffloadModel>[0] = {}): OffloadModel {
-  const model = new OffloadModel(params);
+  const model = new OffloadModel({ page: PAGE, ...params });
   model.command(t.ctxAdd(0));
   for (const r of reads) for (const beat of tagSetup({ ctx: 0, cid: r.cid, sgl: r.sgl })) model.command(beat);
   const events = model.events();
@@ -33,12 +33,23 @@ function setup(t: TargetFlow, reads: readonly Read[], params: ConstructorParamet
   return model;
 }
 
-function randomReads(rng: Rng, mem: HostMemory, count: number, maxSgl = 16): Read[] {
+/** Small SGL pages, so that buffers of a few blocks span several pages. */
+const PAGE = 512;
+
+/** `len` contiguous bytes starting on a PAGE boundary (`guard` bytes around them), one SGL entry per page. */
+function contiguous(mem: HostMemory, len: number, guard?: number): SglEntry[] {
+  const addr = mem.allocate(len, guard, PAGE);
+  const sgl: SglEntry[] = [];
+  for (let at = 0; at < len; at += PAGE) sgl.push({ addr: addr + BigInt(at), len: Math.min(PAGE, len - at) });
+  return sgl;
+}
+
+function randomReads(rng: Rng, mem: HostMemory, count: number): Read[] {
   const reads: Read[] = [];
   for (let i = 0; i < count; i++) {
     const nlb = rng.range(1, 24);
     // Full 16-bit CIDs: generation counter in bits 15:12.
-    reads.push({ cid: makeCid(i, rng.int(16)), slba: rng.int((1 << 20) - 24), nlb, sgl: randomSgl(rng, mem, nlb * BLOCK, maxSgl) });
+    reads.push({ cid: makeCid(i, rng.int(16)), slba: rng.int((1 << 20) - 24), nlb, sgl: pageSgl(rng, mem, nlb * BLOCK, PAGE) });
   }
   return reads;
 }
@@ -111,7 +122,7 @@ describe("in-order traffic", () => {
       for (let split = 1; split < header; split++) {
         const mem = new HostMemory();
         const t = new TargetFlow({ rng: new Rng(seed), ...d, c2hDataSize: 1024 });
-        const read: Read = { cid: 3, slba: 100 + split, nlb: 4, sgl: [{ addr: mem.allocate(2048, 16), len: 2048 }] };
+        const read: Read = { cid: 3, slba: 100 + split, nlb: 4, sgl: contiguous(mem, 2048, 16) };
         const model = setup(t, [read]);
         t.read(read.cid, read.slba, read.nlb);
         const { stream, seq, pdus } = t.flush();
@@ -160,7 +171,7 @@ describe("in-order traffic", () => {
   it("places only for registered CIDs and a buffer big enough for datao + datal", () => {
     const mem = new HostMemory();
     const t = new TargetFlow({ rng: new Rng(seed), hdgst: false, ddgst: false, c2hDataSize: 1024 });
-    const small: Read = { cid: 1, slba: 0, nlb: 4, sgl: [{ addr: mem.allocate(2047), len: 2047 }] };
+    const small: Read = { cid: 1, slba: 0, nlb: 4, sgl: contiguous(mem, 2047) };
     const model = setup(t, [small]);
     t.read(1, 0, 4); // 4 PDUs of 1024: the second one ends past 2047
     t.read(2, 10, 2); // not registered
@@ -204,7 +215,7 @@ describe("out-of-order traffic", () => {
   it("skips a gap inside data (rule 4): later data placed, that PDU's frames get crc_ok 0 and no digest verdict", () => {
     const mem = new HostMemory();
     const t = new TargetFlow({ rng: new Rng(seed), hdgst: false, ddgst: true, c2hDataSize: 4096, mss: 1000 });
-    const read: Read = { cid: 5, slba: 64, nlb: 16, sgl: [{ addr: mem.allocate(8192, 8), len: 8192 }] };
+    const read: Read = { cid: 5, slba: 64, nlb: 16, sgl: contiguous(mem, 8192, 8) };
     const model = setup(t, [read]);
     t.read(read.cid, read.slba, read.nlb);
     const { stream, seq, pdus } = t.flush();
@@ -239,7 +250,7 @@ describe("out-of-order traffic", () => {
   it("enters SEARCH when a header is lost: nothing placed after (no confirm comes), frames still hit", () => {
     const mem = new HostMemory();
     const t = new TargetFlow({ rng: new Rng(seed), hdgst: true, ddgst: false, c2hDataSize: 1024, mss: 1460 });
-    const read: Read = { cid: 9, slba: 0, nlb: 8, sgl: [{ addr: mem.allocate(4096, 8), len: 4096 }] };
+    const read: Read = { cid: 9, slba: 0, nlb: 8, sgl: contiguous(mem, 4096, 8) };
     const model = setup(t, [read]);
     t.read(read.cid, read.slba, read.nlb);
     const { stream, seq, pdus } = t.flush();
@@ -264,7 +275,7 @@ describe("frames the block leaves alone", () => {
   it("passes bad checksums, fragments, UDP, other flows and oversize frames untouched, without state change", () => {
     const mem = new HostMemory();
     const t = new TargetFlow({ rng: new Rng(seed), hdgst: false, ddgst: true, mss: 1460 });
-    const read: Read = { cid: 1, slba: 0, nlb: 8, sgl: [{ addr: mem.allocate(4096), len: 4096 }] };
+    const read: Read = { cid: 1, slba: 0, nlb: 8, sgl: contiguous(mem, 4096) };
     const model = setup(t, [read], { maxFrame: 1600 });
     t.read(1, 0, 8);
     const { frames, pdus } = t.flush();
@@ -288,7 +299,7 @@ describe("frames the block leaves alone", () => {
   it("gives crc_ok 0 without the ddgst-rx cap and places nothing without the nvme-tcp cap", () => {
     const mem = new HostMemory();
     const t = new TargetFlow({ rng: new Rng(seed), hdgst: false, ddgst: true, mss: 1000 });
-    const read: Read = { cid: 1, slba: 0, nlb: 8, sgl: [{ addr: mem.allocate(4096), len: 4096 }] };
+    const read: Read = { cid: 1, slba: 0, nlb: 8, sgl: contiguous(mem, 4096) };
     const model = setup(t, [read]);
     model.command(capsSet({ wanted: 0, mask: 0b10 }));
     t.read(1, 0, 8);
@@ -305,8 +316,8 @@ describe("tags and teardown", () => {
   it("stops placement at a teardown with data in flight and emits TEARDOWN_DONE", () => {
     const mem = new HostMemory();
     const t = new TargetFlow({ rng: new Rng(seed), hdgst: true, ddgst: true, mss: 500, c2hDataSize: 2048 });
-    const a: Read = { cid: 0x1001, slba: 0, nlb: 8, sgl: [{ addr: mem.allocate(4096), len: 4096 }] };
-    const b: Read = { cid: 0x2002, slba: 50, nlb: 8, sgl: [{ addr: mem.allocate(4096), len: 4096 }] };
+    const a: Read = { cid: 0x1001, slba: 0, nlb: 8, sgl: contiguous(mem, 4096) };
+    const b: Read = { cid: 0x2002, slba: 50, nlb: 8, sgl: contiguous(mem, 4096) };
     const model = setup(t, [a, b]);
     t.read(a.cid, a.slba, a.nlb);
     t.read(b.cid, b.slba, b.nlb);
@@ -333,13 +344,13 @@ describe("tags and teardown", () => {
   it("reuses a CID right after its teardown with a new buffer; the old one is never written again", () => {
     const mem = new HostMemory();
     const t = new TargetFlow({ rng: new Rng(seed), hdgst: false, ddgst: false, mss: 1460 });
-    const first: Read = { cid: 4, slba: 0, nlb: 4, sgl: [{ addr: mem.allocate(2048), len: 2048 }] };
+    const first: Read = { cid: 4, slba: 0, nlb: 4, sgl: contiguous(mem, 2048) };
     const model = setup(t, [first]);
     t.read(first.cid, first.slba, first.nlb);
     for (const f of t.flush().frames) feed(model, mem, f);
     expectPattern(mem, first);
     model.command(tagTeardown({ ctx: 0, cid: 4, cookie: 1 }));
-    const second: Read = { cid: 4, slba: 900, nlb: 4, sgl: [{ addr: mem.allocate(2048), len: 2048 }] };
+    const second: Read = { cid: 4, slba: 900, nlb: 4, sgl: contiguous(mem, 2048) };
     for (const beat of tagSetup({ ctx: 0, cid: 4, sgl: second.sgl })) model.command(beat);
     expect(model.events().map((e) => e.kind === EventKind.COMPLETION && e.status)).toEqual([Status.OK, false, Status.OK]);
     t.read(second.cid, second.slba, second.nlb);
@@ -352,7 +363,7 @@ describe("tags and teardown", () => {
   it("CTX_DEL with data in flight stops placement at once; a new CTX_ADD on a PDU boundary tracks again, out of SEARCH", () => {
     const mem = new HostMemory();
     const t = new TargetFlow({ rng: new Rng(seed), hdgst: false, ddgst: true, mss: 600, c2hDataSize: 1024 });
-    const a: Read = { cid: 1, slba: 0, nlb: 8, sgl: [{ addr: mem.allocate(4096), len: 4096 }] };
+    const a: Read = { cid: 1, slba: 0, nlb: 8, sgl: contiguous(mem, 4096) };
     const model = setup(t, [a]);
     t.read(a.cid, a.slba, a.nlb);
     const first = t.flush();
@@ -363,10 +374,10 @@ describe("tags and teardown", () => {
     model.command(ctxDel({ ctx: 0 }));
     expect(feed(model, mem, lostHeader[0]!).cqe.hit).toBe(false);
     // The driver re-adds the flow at the next PDU boundary (here: the next response) with a fresh tag.
-    const b: Read = { cid: 2, slba: 70, nlb: 4, sgl: [{ addr: mem.allocate(2048), len: 2048 }] };
+    const b: Read = { cid: 2, slba: 70, nlb: 4, sgl: contiguous(mem, 2048) };
     model.command({ ...t.ctxAdd(0), seq: t.q.nextSeq });
     for (const beat of tagSetup({ ctx: 0, cid: b.cid, sgl: b.sgl })) model.command(beat);
-    for (const beat of tagSetup({ ctx: 0, cid: a.cid, sgl: [{ addr: mem.allocate(4096), len: 4096 }] })) model.command(beat);
+    for (const beat of tagSetup({ ctx: 0, cid: a.cid, sgl: contiguous(mem, 4096) })) model.command(beat);
     expect(model.events().filter((e) => e.kind === EventKind.COMPLETION && e.status !== Status.OK)).toEqual([]);
     t.read(b.cid, b.slba, b.nlb);
     const second = t.flush();

@@ -72,6 +72,8 @@ const STAT_RTL_NAME: Record<(typeof STAT_NAMES)[number], string> = {
   resyncConfirms: "RESYNC_CONFIRMS",
   resyncTimeouts: "RESYNC_TIMEOUTS",
   resyncMisses: "RESYNC_MISSES",
+  tagCollisions: "TAG_COLLISIONS",
+  poolExhausted: "POOL_EXHAUSTED",
 };
 
 /** What ddp_cmd answers for each limit of the contract (Limit): a ddp_top parameter, or a constant. */
@@ -85,6 +87,8 @@ const LIMIT_RTL: Record<keyof typeof Limit, string> = {
   maxSegs: "MAX_SEGS",
   latency: "LATENCY",
   maxFrame: "MAX_FRAME",
+  page: "PAGE",
+  poolPages: "POOL_PAGES",
 };
 
 /** Every difference between the RTL's constants and the TypeScript contract (empty when they agree). */
@@ -147,7 +151,7 @@ describe("ddp_pkg against src/contract/protocol.ts", () => {
     expect(edit(/EVT_RESYNC_REQUEST\s*=\s*2'd2/, "EVT_RESYNC_REQUESTS = 2'd2")).toHaveLength(2);
     expect(edit(/(localparam logic \[3:0\] ST_BAD_ARG[^\n]*\n)/, "$1  localparam logic [3:0] ST_NEW = 4'd10;\n")).toEqual(["status NEW: RTL 10, TypeScript missing"]);
     expect(edit(/STAT_OOO\s*=\s*6;([\s\S]*)STAT_RETRANSMIT\s*=\s*7;/, "STAT_OOO = 7;$1STAT_RETRANSMIT = 6;")).toHaveLength(2);
-    expect(edit(/N_STATS\s*=\s*14/, "N_STATS = 13")).toEqual(["N_STATS 13, STAT_NAMES has 14"]);
+    expect(edit(/N_STATS\s*=\s*16/, "N_STATS = 15")).toEqual(["N_STATS 15, STAT_NAMES has 16"]);
     expect(edit(/CAP_DDGST_RX\s*=\s*1/, "CAP_DDGST_RX = 2")).toHaveLength(1);
     expect(contractDiff(PKG, CMD.replace("8'd7:    cmpl_data = 64'(LATENCY);", "8'd7:    cmpl_data = 64'(MAX_FRAME);"))).toEqual([
       "LIMITS_GET 7 (latency): RTL answers MAX_FRAME, expected LATENCY",

@@ -1,16 +1,18 @@
 // ddp_place smoke test: hand-built tracker beats (the golden is the beat list itself plus src/pdu/crc32c.ts).
 //   - digest: a PDU's data spread over three beats and its DDGST over two; the frame's CQE has crc_ok = 1 when
 //     the digest matches, 0 (and a crc_bad pulse) when it does not; the ring frame is unchanged (no placement);
-//   - placement: five PDUs in one frame, each with 8 data lanes in its own beat, a CAM answering "hit" with a
-//     one-piece walk: the first MAX_SEGS (4) are placed (tkeep cleared, one DMA write each with the beat's
+//   - placement: five PDUs in one frame, each with 8 data lanes in its own beat, a tag table answering "hit" and
+//     resolving every beat to one piece: the first MAX_SEGS (4) are placed (tkeep cleared, one DMA write each with the beat's
 //     bytes, CQE segments with cid / buf_off / frame_off / len), the fifth stays in the ring;
 //   - the placement decision at the header, term by term (contract section 4): a PDU is placed exactly when it
-//     is a C2HData, the nvme-tcp cap is on, the CAM hits, its entry is not being invalidated, and datao +
-//     datal <= the buffer's total length, computed without 32-bit wrap (at the limit, one past it, and sums
-//     of 2^32 and more); an invalidation of the entry between two frames of a PDU stops the rest of it.
+//     is a C2HData, the nvme-tcp cap is on, the lookup hits, and datao + datal <= the buffer's total length,
+//     computed without 32-bit wrap (at the limit, one past it, and sums of 2^32 and more); a beat is placed only
+//     when its resolve says the entry is still the one the header found (rs_ok): a teardown between two frames
+//     of a PDU stops the rest of it.
+// The tag table's outputs are held constant here (ddp_place samples them LK_LAT / RS_LAT advances after asking).
 
 import { expect } from "vitest";
-import { AxiStreamSink, ClockCycles, defineStream, describeRtl } from "../../tb/index.js";
+import { AxiStreamSink, ClockCycles, defineStream, describeRtl, type Dut } from "../../tb/index.js";
 import { crc32c } from "../../src/pdu/crc32c.js";
 
 const FIELDS = ["data", "keep", "last", "sof", "beat", "hit", "ctx", "crc_base", "crc_kill", "gap", "hdr_done", "hdr_c2h", "hdr_cid",
@@ -41,6 +43,11 @@ function frame(bytes: Uint8Array, fields: Array<Partial<Record<Field, number | b
   });
 }
 
+/** The tag table's answers, held: every lookup hits slot 3, every resolve is one 8-byte piece at `addr`. */
+function hitEverywhere(dut: Dut<"clk">, addr: bigint): void {
+  for (const [name, v] of [["lk_hit", 1], ["lk_slot", 3], ["rs_ok", 1], ["rs_addr0", addr], ["rs_len0", 8], ["rs_len1", 0], ["rs_addr1", 0]] as const) dut.setValue(name, v);
+}
+
 describeRtl("ddp_place", { top: "ddp_place", ports: ["clk"] }, (rtl) => {
   rtl.test("digest check, placement, segment limit", async ({ dut, rng }) => {
     const src = new Beat.Source(dut, "s");
@@ -50,6 +57,7 @@ describeRtl("ddp_place", { top: "ddp_place", ports: ["clk"] }, (rtl) => {
     dut.setValue("adv", 1);
     dut.setValue("caps", 3);
     dut.setValue("lk_hit", 0);
+    dut.setValue("rs_ok", 1);
 
     // Digest: 20 data bytes at frame offsets 58..77, DDGST at 78..81.
     const digestFrame = (good: boolean): { bytes: Uint8Array; beats: InstanceType<typeof Beat.Transaction>[] } => {
@@ -75,13 +83,8 @@ describeRtl("ddp_place", { top: "ddp_place", ports: ["clk"] }, (rtl) => {
     expect(await dma.count(), "no DMA without a tag").toBe(0);
 
     // Placement: five PDUs, data in beats 8, 10, 12, 14, 16 (headers pass in beats 7, 9, ...).
-    dut.setValue("lk_hit", 1);
-    dut.setValue("lk_idx", 3);
+    hitEverywhere(dut, 0x1234_5678_0000n);
     dut.setValue("lk_total", 100000);
-    dut.setValue("rd_addr0", 0x1234_5678_0000n);
-    dut.setValue("rd_len0", 8);
-    dut.setValue("rd_len1", 0);
-    dut.setValue("rd_addr1", 0);
     const bytes = rng.bytes(8 * 18);
     const f: Array<Partial<Record<Field, number | bigint>>> = [];
     for (let p = 0; p < 5; p++) {
@@ -111,21 +114,14 @@ describeRtl("ddp_place", { top: "ddp_place", ports: ["clk"] }, (rtl) => {
   });
 
 
-  rtl.test("placement decision: C2HData, cap, CAM hit, invalidation, datao + datal against the total (no 32-bit wrap)", async ({ dut, rng }) => {
+  rtl.test("placement decision: C2HData, cap, lookup hit, the entry still live, datao + datal against the total (no 32-bit wrap)", async ({ dut, rng }) => {
     const src = new Beat.Source(dut, "s");
     const ring = new AxiStreamSink(dut, "m_axis_rx");
     const cqes = new CqeStream.Sink(dut, "m_cqe");
     const dma = new Dma.Sink(dut, "m_dma");
-    const TAG = 3;
     dut.setValue("adv", 1);
     dut.setValue("caps", 3);
-    dut.setValue("lk_hit", 1);
-    dut.setValue("lk_idx", TAG);
-    dut.setValue("rd_addr0", 0x5000_0000n);
-    dut.setValue("rd_len0", 8);
-    dut.setValue("rd_len1", 0);
-    dut.setValue("rd_addr1", 0);
-    dut.setValue("inval", 0);
+    hitEverywhere(dut, 0x5000_0000n);
 
     // One frame of 10 beats: a PDU header passes at beat 7 (unless `hdr` is undefined: the frame continues the
     // PDU of the previous one), its data fills beat 8, or beat 7 itself with `sameBeat` (then only the decision
@@ -163,29 +159,26 @@ describeRtl("ddp_place", { top: "ddp_place", ports: ["clk"] }, (rtl) => {
     expect(await onePdu({ datao: 0xffff_ffff, datal: 0xffff_ffff }), "datao + datal == 2^33 - 2").toEqual(notPlaced);
     expect(await onePdu({ datao: 64, datal: 8 }), "an ordinary PDU still places").toEqual(placed);
 
-    // The other terms: C2HData, the CAM's hit, the nvme-tcp cap, the entry not being invalidated.
+    // The other terms: C2HData, the lookup's hit, the nvme-tcp cap, the entry still the header's (rs_ok).
     expect(await onePdu({ c2h: 0, datao: 0, datal: 8 }), "not a C2HData").toEqual(notPlaced);
     dut.setValue("lk_hit", 0);
-    expect(await onePdu({ datao: 0, datal: 8 }), "CAM miss").toEqual(notPlaced);
+    expect(await onePdu({ datao: 0, datal: 8 }), "lookup miss").toEqual(notPlaced);
     dut.setValue("lk_hit", 1);
     dut.setValue("caps", 2);
     expect(await onePdu({ datao: 0, datal: 8 }), "nvme-tcp cap off").toEqual(notPlaced);
     dut.setValue("caps", 3);
-    dut.setValue("inval", 1n << BigInt(TAG));
-    expect(await onePdu({ datao: 0, datal: 8, sameBeat: true }), "entry invalidated while the header passes (data in its beat)").toEqual(notPlaced);
-    expect(await onePdu({ datao: 0, datal: 8 }), "entry invalidated while the header and the data pass").toEqual(notPlaced);
-    dut.setValue("inval", 1n << BigInt(TAG + 1));
-    expect(await onePdu({ datao: 0, datal: 8, sameBeat: true }), "another entry invalidated").toEqual(placed);
-    dut.setValue("inval", 0);
+    dut.setValue("rs_ok", 0);
+    expect(await onePdu({ datao: 0, datal: 8, sameBeat: true }), "entry gone when the header's beat resolves (data in its beat)").toEqual(notPlaced);
+    expect(await onePdu({ datao: 0, datal: 8 }), "entry gone when the data resolves").toEqual(notPlaced);
+    dut.setValue("rs_ok", 1);
     expect(await onePdu({ c2h: 0, datao: 0, datal: 8, sameBeat: true }), "not a C2HData (data in its beat)").toEqual(notPlaced);
 
-    // A PDU over two frames: its data in the second frame is placed, unless its entry was invalidated in between.
+    // A PDU over two frames: its data in the second frame is placed, unless its entry was torn down in between.
     expect(await onePdu({ datao: 0, datal: 16 }), "first frame of the PDU").toEqual(placed);
     expect(await onePdu(undefined), "second frame of the PDU").toEqual(placed);
     expect(await onePdu({ datao: 0, datal: 16 }), "first frame of the next PDU").toEqual(placed);
-    dut.setValue("inval", 1n << BigInt(TAG));
-    await ClockCycles(dut.clk, 1);
-    dut.setValue("inval", 0);
+    dut.setValue("rs_ok", 0);
     expect(await onePdu(undefined), "second frame after a teardown of its entry").toEqual(notPlaced);
+    dut.setValue("rs_ok", 1);
   });
 });

@@ -11,8 +11,9 @@
 
 import { expect } from "vitest";
 import { describeRtl, PAUSE_VARIANTS, randomPauses, RisingEdge, type Dut, type Rng } from "../../tb/index.js";
-import { type SglEntry, sglSlices, Status, type StatusCode } from "../../src/contract/protocol.js";
-import { POOL_CHUNK, sglPageGranular, type TagEntry, TagTable } from "../../src/model/tag-table.js";
+import { type SglEntry, sglPageGranular, sglSlices, Status, type StatusCode } from "../../src/contract/protocol.js";
+import { POOL_CHUNK, type TagEntry, TagTable } from "../../src/model/tag-table.js";
+import { bucketPairFill } from "../../tb/traffic/buckets.js";
 
 /** Datapath latencies in advances (module header). */
 const LK_LAT = 3;
@@ -356,6 +357,12 @@ function randomCmd(b: TagBench, rng: Rng, cids: number): Cmd {
 
 async function randomRun(b: TagBench, rng: Rng, commands: number, cids: number): Promise<void> {
   await b.waitInit();
+  // First a full bucket pair for certain (tb/traffic/buckets.ts): its keys, one page each, then the refused one.
+  const { target, fill } = bucketPairFill(rng, 3, b.cfg.N_TAGS);
+  for (const cid of [...fill, target]) b.queue.push({ kind: "setup", ctx: 3, cid, sgl: goodSgl(rng, b.cfg.PAGE, 1), ctxOk: true });
+  b.queue.push({ kind: "ctxDel", ctx: 3 });
+  await b.settle();
+  expect(b.model.collisions, "the full bucket pair refused its key").toBe(1);
   for (let i = 0; i < commands; i++) {
     b.queue.push(randomCmd(b, rng, cids));
     while (b.busy) await b.cycle();

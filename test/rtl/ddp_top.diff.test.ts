@@ -12,12 +12,13 @@ import { describe, expect, it } from "vitest";
 import { describeRtl, type Harness, randomPauseString } from "../../tb/index.js";
 import { DdpPorts } from "../../src/device/index.js";
 import { describeReport, runScenario, type RunReport } from "../../tb/traffic/compare.js";
-import { aroundMaxFrame, resyncTraffic, capsToggle, corruptedHeaders, fullTables, Gen, headerSplits, LIMITS, type Limits, modelParams, pduStreams, randomTraffic } from "../../tb/traffic/generators.js";
+import { aroundMaxFrame, resyncTraffic, capsToggle, corruptedHeaders, fullTables, Gen, headerSplits, LIMITS, type Limits, modelParams, pduStreams, randomTraffic, rtlParams } from "../../tb/traffic/generators.js";
 import { ScenarioBuilder, type Scenario } from "../../tb/traffic/scenario.js";
 import { flowAddress, TargetFlow } from "../../tb/traffic/target.js";
 import { withIpv6HopByHop, withMalformedTcpOption } from "../../tb/traffic/frames.js";
 import { buildTcpFrame } from "../../src/net/frame.js";
 import { EventKind, Op, STAT_NAMES, Status, tagSetup, tagTeardown } from "../../src/contract/protocol.js";
+import { bucketPairFill } from "../../tb/traffic/buckets.js";
 import { Rng } from "../../src/util/rng.js";
 import { lineRate } from "../../tb/traffic/line-rate.js";
 
@@ -80,8 +81,8 @@ describeRtl("ddp_top vs model", { top: "ddp_top" }, (rtl) => {
     }
   }, 300_000);
 
-  rtl.test("full tables, bad commands, caps toggling, corrupted PDU headers, hand-built PDU streams with commands mid-PDU", async ({ harness, seed }) => {
-    for (const { scenario } of [fullTables(seed), capsToggle(seed), corruptedHeaders(seed, 12), pduStreams(seed, 40)]) {
+  rtl.test("bad commands, caps toggling, corrupted PDU headers, hand-built PDU streams with commands mid-PDU", async ({ harness, seed }) => {
+    for (const { scenario } of [capsToggle(seed), corruptedHeaders(seed, 12), pduStreams(seed, 40)]) {
       const r = await check(harness, scenario);
       expect(r.mismatches, describeReport(r)).toBe(0);
     }
@@ -188,36 +189,29 @@ describeRtl("ddp_top vs model", { top: "ddp_top" }, (rtl) => {
     }
   }, 300_000);
 
-  // Contract 1 (TAG_SETUP): an entry freed by TAG_TEARDOWN is free again only once the pipeline has drained
-  // (TEARDOWN_DONE); until then it still counts for TABLE_FULL. The model frees at once, so this is directed:
-  // with a full CAM, a setup right behind a teardown may be TABLE_FULL or OK; after TEARDOWN_DONE it is OK.
-  rtl.test("directed: a freed CAM entry is reusable after TEARDOWN_DONE (TABLE_FULL allowed before)", async ({ harness, seed }) => {
+  // Contract 1 and 8: a key lives in row A (bank 0) or row B (bank 1) of the tag table; with both full its setup
+  // is TABLE_FULL (a collision, STATS 14) however empty the rest of the table is. TAG_TEARDOWN frees the slot at
+  // its completion (the generation tells placements of the old entry apart), so a setup right behind it gets
+  // the slot; TEARDOWN_DONE still follows. The keys: tb/traffic/buckets.ts.
+  rtl.test("directed: a full bucket pair refuses a key (collision); a teardown frees a slot for the next setup at once", async ({ harness, seed }) => {
     await harness.reset({ cycles: 4, bfms: true });
     const d = await DdpPorts.attach(harness);
     const rng = new Rng(seed);
+    const { target, fill, inRowA } = bucketPairFill(rng, 0, d.nTags);
     const flow = new TargetFlow({ rng: rng.fork(), addr: flowAddress(2, "v4"), hdgst: false, ddgst: false, isn: rng.u32(), c2hDataSize: 4096 });
-    const status = (evs: Awaited<ReturnType<DdpPorts["commands"]>>) =>
-      evs.flatMap((e) => (!("malformed" in e.value) && e.value.kind === EventKind.COMPLETION ? [e.value.status] : []));
-    expect(status(await d.commands([flow.ctxAdd(0, 1)]))).toEqual([Status.OK]);
-    const setup = (cid: number) => tagSetup({ tag: 2, ctx: 0, cid, sgl: [{ addr: 0x1000_0000n + BigInt(cid) * 0x1000n, len: 4096 }] });
-    const fill = await d.commands(Array.from({ length: LIMITS.nTags + 1 }, (_, i) => setup(i)).flat());
-    expect(status(fill)).toEqual([...Array<number>(LIMITS.nTags).fill(Status.OK), Status.TABLE_FULL]);
-    for (let round = 0; round < 8; round++) {
-      const victim = rng.int(LIMITS.nTags);
-      const fresh = 1000 + round;
-      // Teardown and setup back to back: OK or TABLE_FULL (entry still draining), and one TEARDOWN_DONE.
-      const evs = await d.commands([{ ...tagTeardown({ tag: 3, ctx: 0, cid: victim, cookie: 77 + round }) }, ...setup(fresh)], 1);
-      const st = status(evs);
-      expect(st[0]).toBe(Status.OK);
-      expect([Status.OK, Status.TABLE_FULL]).toContain(st[1]);
-      expect(evs.some((e) => !("malformed" in e.value) && e.value.kind === EventKind.TEARDOWN_DONE && e.value.cookie === 77 + round)).toBe(true);
-      // After TEARDOWN_DONE: a retry succeeds if the first one was refused; the CAM is full again either way.
-      if (st[1] === Status.TABLE_FULL) expect(status(await d.commands(setup(fresh)))).toEqual([Status.OK]);
-      expect(status(await d.commands(setup(5000 + round)))).toEqual([Status.TABLE_FULL]);
-      // Put the victim back for the next round: free the fresh one first.
-      expect(status(await d.commands([tagTeardown({ tag: 4, ctx: 0, cid: fresh, cookie: 1 })], 1))[0]).toBe(Status.OK);
-      expect(status(await d.commands(setup(victim)))).toEqual([Status.OK]);
-    }
+    const page = (cid: number) => [{ addr: 0x1000_0000n + BigInt(cid) * 0x1000n, len: 4096 }];
+    const b = new ScenarioBuilder("full bucket pair");
+    b.cmd([flow.ctxAdd(0, 1)]);
+    b.cmd(fill.flatMap((cid) => tagSetup({ tag: 2, ctx: 0, cid, sgl: page(cid) })));
+    b.cmd(tagSetup({ tag: 3, ctx: 0, cid: target, sgl: page(target) }), "the collision");
+    b.cmd([tagTeardown({ tag: 4, ctx: 0, cid: inRowA[0]!, cookie: 77 }), ...tagSetup({ tag: 5, ctx: 0, cid: target, sgl: page(target) })], "teardown, then the setup behind it");
+    b.cmd([Op.STATS_GET].map((op) => ({ op, tag: 6, index: STAT_NAMES.indexOf("tagCollisions") })));
+    const r = await runScenario(b.build(), d);
+    expect(r.mismatches, describeReport(r)).toBe(0);
+    const statuses = r.expectedEvents.flatMap((e) => (e.kind === EventKind.COMPLETION ? [e.status] : []));
+    expect(statuses, "CTX_ADD, the fill, the collision, teardown + setup, STATS").toEqual([...Array<number>(1 + fill.length).fill(Status.OK), Status.TABLE_FULL, Status.OK, Status.OK, Status.OK]);
+    expect(r.expectedEvents.some((e) => e.kind === EventKind.TEARDOWN_DONE && e.cookie === 77)).toBe(true);
+    expect(r.model.stats.tagCollisions).toBe(1);
   });
 
   // Resync (contract section 7): the closed-loop generator confirms the model's candidates. The RTL must have
@@ -262,11 +256,11 @@ describeRtl("ddp_top vs model", { top: "ddp_top" }, (rtl) => {
   });
 });
 
-// Another parameter set: fewer contexts, tags, SGL entries and segment slots (full tables come sooner,
-// MAX_SGL and MAX_SEGS limits are hit by ordinary traffic).
-// A short RESYNC_TIMEOUT makes unconfirmed candidates time out within the traffic.
-const SMALL: Limits = { ...LIMITS, nCtx: 4, nTags: 16, maxSgl: 4, maxSegs: 2, resyncTimeout: 4096 };
-describeRtl("ddp_top vs model, N_CTX=4 N_TAGS=16 MAX_SGL=4 MAX_SEGS=2 RESYNC_TIMEOUT=4096", { top: "ddp_top", params: { N_CTX: 4, N_TAGS: 16, MAX_SGL: 4, MAX_SEGS: 2, RESYNC_TIMEOUT: 4096 } }, (rtl) => {
+// Another parameter set: fewer contexts, tags, pages and segment slots (full tables and an empty page pool
+// come sooner, MAX_SGL and MAX_SEGS limits are hit by ordinary traffic, 512-byte pages make every buffer span
+// several). A short RESYNC_TIMEOUT makes unconfirmed candidates time out within the traffic.
+const SMALL: Limits = { ...LIMITS, nCtx: 4, nTags: 16, maxSgl: 8, page: 512, poolPages: 96, maxSegs: 2, resyncTimeout: 4096 };
+describeRtl("ddp_top vs model, N_CTX=4 N_TAGS=16 MAX_SGL=8 PAGE=512 POOL_PAGES=96 MAX_SEGS=2 RESYNC_TIMEOUT=4096", { top: "ddp_top", params: rtlParams(SMALL) }, (rtl) => {
   rtl.test("random traffic, tables, hand-built streams, small PDUs, resync with timeouts", async ({ harness, seed }) => {
     const scenarios = [
       randomTraffic(seed, "small params: clean", {
@@ -323,13 +317,13 @@ describe("ddp_top scenario generators (model only)", () => {
   });
 
   it("full tables and bad commands reach every failure status", async () => {
-    const { scenario } = fullTables(seed);
-    const r = await runScenario(scenario, undefined);
+    const { scenario } = fullTables(seed, SMALL);
+    const r = await runScenario(scenario, undefined, { params: modelParams(SMALL) });
     const statuses = new Set(r.expectedEvents.flatMap((e) => (e.kind === EventKind.COMPLETION ? [e.status] : [])));
     for (const st of [Status.OK, Status.BAD_CTX, Status.EXISTS, Status.NOT_FOUND, Status.TABLE_FULL]) expect(statuses).toContain(st);
     const many = new Set<number>();
     for (let k = 0; k < 20; k++) {
-      const rr = await runScenario(fullTables(seed + k).scenario, undefined);
+      const rr = await runScenario(fullTables(seed + k, SMALL).scenario, undefined, { params: modelParams(SMALL) });
       for (const e of rr.expectedEvents) if (e.kind === EventKind.COMPLETION) many.add(e.status);
     }
     expect([...many].sort((a, b) => a - b)).toEqual(Object.values(Status).filter((x) => x !== Status.DISABLED).sort((a, b) => a - b));

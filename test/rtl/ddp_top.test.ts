@@ -27,7 +27,8 @@ import { buildTcpFrame, parseFrame, type FlowAddress } from "../../src/net/frame
 import { TcpStreamSender } from "../../src/net/tcp-sender.js";
 
 const MAX_SEGS = 4;
-const MIN_SGL_LEN = 8;
+/** ddp_top's default SGL page size (LIMITS_GET 9). */
+const PAGE = 4096;
 const OP = { CTX_ADD: 1, TAG_SETUP: 3, TAG_TEARDOWN: 4, RESYNC: 5, LIMITS_GET: 8, STATS_GET: 9 } as const;
 
 const CMD_FIELDS = ["op", "tag", "ctx", "cid", "ipv6", "src_ip", "dst_ip", "src_port", "dst_port", "seq", "flags", "cpda", "addr", "len", "cookie", "index"] as const;
@@ -52,15 +53,16 @@ function ipv4(ip: string): bigint {
 interface Sgl { addr: bigint; len: number }
 interface Seg { cid: number; bufOff: number; frameOff: number; len: number }
 
-/** A random SGL of `total` bytes: entries of at least MIN_SGL_LEN bytes (the last may be shorter), at page-ish addresses. */
+/**
+ * A random SGL of `total` bytes in PAGE-byte pages at random page frames, as TAG_SETUP takes it (contract
+ * section 1): the first entry starts anywhere in its page, every other one on a page boundary, every entry but
+ * the last runs to the end of its page.
+ */
 function randomSgl(rng: Rng, total: number): Sgl[] {
   const out: Sgl[] = [];
-  let left = total;
-  while (left > 0) {
-    // At most MAX_SGL (16) entries: each takes at least its share of what is left.
-    const share = Math.ceil(left / (16 - out.length));
-    const len = left <= 2 * MIN_SGL_LEN || out.length === 15 ? left : rng.range(Math.max(MIN_SGL_LEN, share), Math.max(MIN_SGL_LEN, share, Math.min(left, 3000)));
-    out.push({ addr: (BigInt(rng.range(1, 0xffff)) << 32n) | BigInt(rng.int(0x100000) * 16 + rng.int(16)), len });
+  for (let left = total, off = rng.int(PAGE); left > 0; off = 0) {
+    const len = Math.min(left, PAGE - off);
+    out.push({ addr: (BigInt(rng.range(1, 0xffff)) << 32n) | BigInt(rng.int(0x100000) * PAGE + off), len });
     left -= len;
   }
   return out;

@@ -41,8 +41,8 @@ function writesInto(sgl: readonly SglEntry[], off: number, data: Uint8Array): Dm
 function fixture() {
   const rng = new Rng(seed);
   const gen = new Gen(rng, "integrity");
-  gen.setup(0, 5, 4096, 4);
-  gen.setup(0, 6, 4096, 4);
+  gen.setup(0, 5, 4096);
+  gen.setup(0, 6, 4096);
   gen.teardown(0, 6); // cookie 1 releases the buffer of cid 6
   const [a, b] = gen.allTags;
   const frame = (cid: number, sgl: readonly SglEntry[], bufOff: number): FrameOut => {
