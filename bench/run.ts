@@ -9,11 +9,13 @@ import { benchOffload } from "./offload.js";
 import { benchResync } from "./resync.js";
 import { benchSoak } from "./soak.js";
 import { benchSynth } from "./synth.js";
+import { benchTags } from "./tags.js";
 import { benchTx } from "./tx.js";
 
 const sections: [string, () => Promise<unknown>][] = [
   ["Co-simulation bridge", benchCosim],
   ["Offload block line rate and latency (ddp_top, DATA_W 64)", benchOffload],
+  ["Tag table at NIC scale (ddp_top defaults): command cycles, fill", benchTags],
   ["Transmit data-digest block line rate and latency (ddp_tx, DATA_W 64)", benchTx],
   ["End to end: target -> wire -> RTL -> driver -> TCP -> host", benchE2e],
   ["Resync: the loss sweep", () => benchResync({ seed: 1 })],
