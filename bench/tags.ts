@@ -50,11 +50,17 @@ export async function benchTags(seed = 1): Promise<void> {
     row("CTX_DEL of a context with no tags", await timed(d, [ctxDel({ tag: 5, ctx: 1 })]));
     await timed(d, [flows[1]!.ctxAdd(1, 6)]);
 
-    // Fill with random (ctx, cid) keys, 512 setups per batch, until the first collision.
+    // Fill with random (ctx, cid) keys, 512 setups per batch: the load at the first refusal, then the share of
+    // setups refused once the table holds 50 %, 75 % and 90 % of N_TAGS (or as full as random keys get it).
+    const slots = d.nTags;
     let held = 0;
+    let firstRefusal: number | undefined;
     let fillCycles = 0;
+    let attempts = 0;
     const used = new Set<number>();
-    for (let refused = false; !refused; ) {
+    const curve: Record<string, string | number>[] = [];
+    const levels = [0.5, 0.75, 0.9, 1];
+    while (attempts < 8 * slots && levels.length > 0) {
       const keys: [number, number][] = [];
       while (keys.length < 512) {
         const k: [number, number] = [rng.int(nCtx), rng.int(0x10000)];
@@ -63,16 +69,22 @@ export async function benchTags(seed = 1): Promise<void> {
           keys.push(k);
         }
       }
+      const before = held;
       const r = await timed(d, keys.flatMap(([ctx, cid]) => tagSetup({ tag: 7, ctx, cid, sgl: pages(rng, 1, page) })));
       fillCycles += r.cycles;
-      const first = r.statuses.indexOf(Status.TABLE_FULL);
-      refused = first >= 0;
-      held += refused ? first : r.statuses.length;
+      attempts += keys.length;
+      const refused = r.statuses.filter((st) => st === Status.TABLE_FULL).length;
+      if (firstRefusal === undefined && refused > 0) firstRefusal = before + r.statuses.indexOf(Status.TABLE_FULL);
+      held += r.statuses.length - refused;
+      if (before >= levels[0]! * slots) {
+        curve.push({ "occupancy before": `${((100 * before) / slots).toFixed(1)} %`, setups: keys.length, "refused (collision)": `${((100 * refused) / keys.length).toFixed(1)} %` });
+        while (levels.length > 0 && before >= levels[0]! * slots) levels.shift();
+      }
     }
-    const slots = d.nTags;
     console.log(`ddp_top tag table (N_TAGS ${slots}, MAX_SGL ${maxSgl}, PAGE ${page}): cycles per command from the BFM stamps`);
     console.table(rows);
-    console.log(`first setup refused for a full bucket pair after ${held} entries: ${((100 * held) / slots).toFixed(1)} % of ${slots} slots; ${(fillCycles / used.size).toFixed(1)} cycles per setup while filling`);
+    console.log(`random keys, one page each: first setup refused for a full bucket pair at ${firstRefusal} entries (${((100 * (firstRefusal ?? 0)) / slots).toFixed(1)} % of ${slots} slots); ${(fillCycles / attempts).toFixed(1)} cycles per setup while filling; ${held} entries (${((100 * held) / slots).toFixed(1)} %) after ${attempts} setups`);
+    console.table(curve);
   } finally {
     await harness.close();
   }
