@@ -18,7 +18,9 @@ statistics and whether every invariant held. Exits 1 if an invariant failed.
 Workload:
   --rw MODE            ${RW_MODES.join(" | ")} (default read)
   --rwmixread N        percentage of reads for rw / randrw (default 50)
-  --bs SIZE            bytes per I/O, a multiple of 512 (default 128k)
+  --bs SIZE            bytes per I/O, a multiple of 512 (default 128k). On an offloaded queue an I/O over
+                       max_ddp_sgl_len x 4 KiB (128 x 4 KiB = 512 KiB by default) goes out as several commands
+                       of at most that, as Linux caps max_hw_sectors (the report counts both)
   --iodepth N          I/Os in flight per queue (default 8)
   --queues N           I/O queues, each its own TCP connection (default 1)
   --size SIZE          bytes to transfer over all queues (default 4m)
@@ -27,8 +29,8 @@ Workload:
   --pdu-size SIZE      the target's largest C2HData PDU (default 4096)
   --page-size SIZE     bytes per segment of the read buffers, each on a 4 KiB page (default 4096). The driver
                        maps a buffer in the device's pages: a read is offloaded when its segments are a multiple
-                       of the page (the last may be shorter) and it spans at most max_ddp_sgl_len pages (128 x
-                       4 KiB = 512 KiB by default); software copies the others
+                       of the page (the last may be shorter) and it spans at most max_ddp_sgl_len pages (which
+                       the split above ensures with the default 4 KiB device page); software copies the others
 Wire (controller -> host, seeded):
   --mss N              TCP MSS (default 1460)
   --loss RATE          segments lost and retransmitted later (e.g. 0.01 or 1%)
@@ -162,6 +164,8 @@ export function parseRunArgs(args: readonly string[], env: NodeJS.ProcessEnv = p
 
 const pct = (x: number): string => `${(100 * x).toFixed(1)} %`;
 const mib = (n: number): string => `${(n / 2 ** 20).toFixed(2)} MiB`;
+/** How many NVMe commands the I/Os went out as, when an offloaded queue split some. */
+const split = (ios: number, commands: number): string => (commands === ios ? "" : `, as ${commands} commands`);
 
 export function formatRunReport(r: RunReport): string {
   const w = r.workload;
@@ -170,7 +174,8 @@ export function formatRunReport(r: RunReport): string {
     `ddpsim run: ${w.rw}${w.rw.endsWith("rw") ? ` (${w.rwmixread}% reads)` : ""}, bs ${w.bs}, iodepth ${w.iodepth}, ${w.queues} queue(s), ${r.io.reads + r.io.writes} I/Os; ` +
       `hdgst ${w.hdgst ? "on" : "off"}, ddgst ${w.ddgst ? "on" : "off"}, PDUs ${w.pduSize}, pages ${w.pageSize}, mss ${w.mss}, loss ${w.loss}, reorder ${w.reorder}; backend ${r.backend}; seed ${r.seed} (--seed ${r.seed} reproduces)`,
     "",
-    `I/O           ${r.io.reads} reads (${mib(r.io.bytesRead)}), ${r.io.writes} writes (${mib(r.io.bytesWritten)}), ${r.io.errors} errors, ${r.wallSeconds.toFixed(1)} s wall`,
+    `I/O           ${r.io.reads} reads (${mib(r.io.bytesRead)}${split(r.io.reads, r.io.readCommands)}), ${r.io.writes} writes (${mib(r.io.bytesWritten)}${split(r.io.writes, r.io.writeCommands)}), ` +
+      `${r.io.errors} errors, ${r.wallSeconds.toFixed(1)} s wall`,
     s.cycles === null
       ? "simulated     n/a (the model has no cycles; --backend rtl)"
       : `simulated     ${s.cycles} cycles; read data ${s.readBytesPerCycle!.toFixed(2)} B/cycle = ${s.readGbps!.toFixed(2)} Gb/s at ${s.clockMHz} MHz ` +

@@ -13,6 +13,8 @@
 // Receive offload (DDP, facts 2.2-2.6), when `ddp` is configured, as drivers/nvme/host/tcp.c of the series:
 //  - an I/O queue calls sk_add after its Connect, with the socket's copied_seq (the stream is idle on a PDU
 //    boundary then); success sets OFF_DDP, and OFF_DDGST_RX when data digests are on and the cap is active;
+//  - the limits cap the controller's transfer size at max_ddp_sgl_len pages of 4 KiB (max_hw_sectors), so the
+//    block layer splits a larger read or write into several commands (split below);
 //  - a read at or above io_threshold is set up (its buffer's pages as the SGL) before its command is sent; a
 //    refused setup only means no DDP for that read;
 //  - skb fragments that already point at the destination are not copied (src == dst, counted in bytesPlaced);
@@ -157,22 +159,30 @@ export interface HostCounters {
 export type DigestVerdict = "bad" | "sw-ok" | "hw-ok" | "none";
 const VERDICT_RANK: Record<DigestVerdict, number> = { none: 0, "hw-ok": 1, "sw-ok": 2, bad: 3 };
 
+/** The result of a read or write: of its one command, or of all the commands it was split into (see split). */
 export interface IoResult {
+  /** The CID of its (first) command. */
   cid: number;
-  /** The raw CQE status field (0 = success); DATA_TRANSFER_ERROR_STATUS after a data digest mismatch. */
+  /**
+   * The raw CQE status field (0 = success); DATA_TRANSFER_ERROR_STATUS after a data digest mismatch. A split I/O:
+   * the first non-zero status of its commands, in order.
+   */
   status: number;
   /** Read data (empty for writes). */
   data: Uint8Array;
-  /** C2HData bytes of this command the NIC had placed (copy skipped) and software copied. */
+  /** NVMe commands the I/O went out as: 1, or more when split. */
+  commands: number;
+  /** C2HData bytes of the I/O the NIC had placed (copy skipped) and software copied. */
   placed: number;
   copied: number;
+  /** The worst verdict of its commands. */
   digest: DigestVerdict;
-  /** Set up for DDP. */
+  /** Set up for DDP (a split I/O: every one of its commands). */
   offloaded: boolean;
 }
 
 /** An outstanding command as it stands (observer mode): what a result will hold, so far. */
-export type CommandState = Omit<IoResult, "status" | "cid">;
+export type CommandState = Omit<IoResult, "status" | "cid" | "commands">;
 
 /** A command the captured host sent (observer mode), with what the replay learned of its data. */
 export interface ObservedSqe {
@@ -287,6 +297,8 @@ export function newHostCounters(): HostCounters {
 }
 
 const IC_PDU_LENGTH = 128;
+/** The page max_ddp_sgl_len counts for the transfer cap: 4 KiB in Linux, whatever the host's or device's page. */
+const LINUX_DDP_PAGE = 4096;
 const DEFAULT_HOSTNQN = "nqn.2014-08.org.nvmexpress:uuid:00000000-0000-0000-0000-000000000001";
 
 export class NvmeTcpHost {
@@ -343,6 +355,8 @@ export class NvmeTcpHost {
   private offDdp = false;
   private offDdgstRx = false;
   private ddpThreshold = 0;
+  /** Bytes one command may move: ctrl->max_hw_sectors once the queue is offloaded (no cap without offload). */
+  private maxTransfer = Infinity;
   /** (seq << 32) | flags, as the kernel's atomic64. */
   private resyncTcpSeq = 0n;
   private ddgstValid = true;
@@ -496,6 +510,7 @@ export class NvmeTcpHost {
     const rc = await ddp.netdev.skAdd(ddp.socket, { pfv: 0, cpda: this.hpda, dgst, queueSize: this.config.queueDepth, affinityHint: 0 }, this.ulpOps);
     if (rc !== 0) return; // the queue runs without offload
     this.offDdp = true;
+    this.maxTransfer = limits.maxDdpSglLen * LINUX_DDP_PAGE;
     this.offDdgstRx = this.digests.ddgst && (caps.active & ULP_DDP_CAP_NVME_TCP_DDGST_RX) !== 0;
   }
 
@@ -511,23 +526,44 @@ export class NvmeTcpHost {
 
   /** Reads nlb blocks (1-based count) starting at slba. */
   read(nsid: number, slba: number, nlb: number): Promise<IoResult> {
-    const length = nlb * this.config.blockSize;
-    return this.submit("read", this.readBuffer(length), false, (cid) => ({ kind: "Read", cid, nsid, slba: BigInt(slba), nlb: nlb - 1, sgl: sglTransport(length) }));
+    if (!Number.isInteger(nlb) || nlb < 1) throw new RangeError(`read of ${nlb} blocks`);
+    return this.split(slba, nlb, (at, n) => {
+      const length = n * this.config.blockSize;
+      return this.submit("read", this.readBuffer(length), false, (cid) => ({ kind: "Read", cid, nsid, slba: BigInt(at), nlb: n - 1, sgl: sglTransport(length) }));
+    });
   }
 
   /** Writes whole blocks starting at slba. */
   write(nsid: number, slba: number, data: Uint8Array): Promise<IoResult> {
-    if (data.length === 0 || data.length % this.config.blockSize !== 0) throw new RangeError(`write of ${data.length} bytes is not a whole number of blocks`);
-    const nlb = data.length / this.config.blockSize;
-    const inCapsule = data.length <= this.config.inCapsuleDataLimit;
-    return this.submit("write", data, inCapsule, (cid) => ({
-      kind: "Write",
-      cid,
-      nsid,
-      slba: BigInt(slba),
-      nlb: nlb - 1,
-      sgl: inCapsule ? sglInCapsule(data.length) : sglTransport(data.length),
-    }));
+    const bs = this.config.blockSize;
+    if (data.length === 0 || data.length % bs !== 0) throw new RangeError(`write of ${data.length} bytes is not a whole number of blocks`);
+    return this.split(slba, data.length / bs, (at, n) => {
+      const part = data.subarray((at - slba) * bs, (at - slba + n) * bs);
+      const inCapsule = part.length <= this.config.inCapsuleDataLimit;
+      return this.submit("write", part, inCapsule, (cid) => ({
+        kind: "Write",
+        cid,
+        nsid,
+        slba: BigInt(at),
+        nlb: n - 1,
+        sgl: inCapsule ? sglInCapsule(part.length) : sglTransport(part.length),
+      }));
+    });
+  }
+
+  /**
+   * The block layer's split at max_hw_sectors: an offloaded queue caps it at max_ddp_sgl_len pages of 4 KiB
+   * (nvme_tcp_ddp_apply_limits, drivers/nvme/host/tcp.c of the ulp_ddp series: `ctrl->max_hw_sectors =
+   * max_ddp_sgl_len << (ilog2(SZ_4K) - SECTOR_SHIFT)`), so a larger I/O goes out as consecutive commands of at
+   * most that many whole blocks (never less than one), each one the driver can map, instead of one it refuses.
+   * They are issued together and in order (taking tags like any commands); their results combine into one
+   * (combineResults).
+   */
+  private split(slba: number, nlb: number, issue: (slba: number, nlb: number) => Promise<IoResult>): Promise<IoResult> {
+    const most = Math.max(1, Math.floor(this.maxTransfer / this.config.blockSize));
+    const parts: Promise<IoResult>[] = [];
+    for (let at = 0; at < nlb; at += most) parts.push(issue(slba + at, Math.min(most, nlb - at)));
+    return parts.length === 1 ? parts[0]! : Promise.all(parts).then(combineResults);
   }
 
   /** A read destination: pages in host memory shared with the NIC when offload is configured. */
@@ -611,7 +647,7 @@ export class NvmeTcpHost {
     this.counters.commandsCompleted++;
     const finalStatus = req.status !== 0 ? req.status : status;
     const data = req.dest ? req.dest.contents() : new Uint8Array(0);
-    req.resolve({ cid: req.cid, status: finalStatus, ...stateOf(req), data, ...(cqe ? { cqe } : {}) });
+    req.resolve({ cid: req.cid, status: finalStatus, commands: 1, ...stateOf(req), data, ...(cqe ? { cqe } : {}) });
     if (req.tag === undefined) return;
     if (this.config.cidGeneration) this.genctr[req.tag] = (this.genctr[req.tag]! + 1) & 0xf;
     const waiter = this.waiters.shift();
@@ -1010,6 +1046,27 @@ function framingPlen(h: Uint8Array): number | undefined {
   const plen = le(h).getUint32(4, true);
   const holdsHeader = plen >= (pduHeaderLength(h[0]!) ?? COMMON_HEADER_LENGTH);
   return holdsHeader && (h[0] !== PduType.C2HData || plen >= h[3]!) ? plen : undefined;
+}
+
+/** The results of a split I/O's commands, in order, as one. */
+function combineResults(results: readonly IoResult[]): IoResult {
+  const data = new Uint8Array(results.reduce((n, r) => n + r.data.length, 0));
+  let at = 0;
+  for (const r of results) {
+    data.set(r.data, at);
+    at += r.data.length;
+  }
+  const sum = (f: (r: IoResult) => number): number => results.reduce((n, r) => n + f(r), 0);
+  return {
+    cid: results[0]!.cid,
+    status: results.find((r) => r.status !== 0)?.status ?? 0,
+    data,
+    commands: sum((r) => r.commands),
+    placed: sum((r) => r.placed),
+    copied: sum((r) => r.copied),
+    digest: results.reduce<DigestVerdict>((worst, r) => (VERDICT_RANK[r.digest] > VERDICT_RANK[worst] ? r.digest : worst), "none"),
+    offloaded: results.every((r) => r.offloaded),
+  };
 }
 
 function stateOf(req: Request): CommandState {

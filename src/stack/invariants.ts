@@ -91,7 +91,7 @@ export function sessionInvariants(s: Session, io: IoRun): Promise<Invariant[]> {
   ];
   return stackInvariants({
     data: [
-      { name: "reads return the namespace's bytes", failures: reads, checked: `${io.reads} reads compared with the namespace` },
+      { name: "reads return the namespace's bytes", failures: reads, checked: `${io.reads} reads (${io.readCommands} Read commands) compared with the namespace` },
       { name: "writes reached the namespace", failures: writes, checked: `${io.writtenBlocks} written blocks checked in the target's RAM` },
     ],
     unhealthy: io.unhealthy,

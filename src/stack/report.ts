@@ -30,7 +30,11 @@ export const RunReportSchema = z.object({
     pduSize: count,
     pageSize: count,
   }),
-  io: z.object({ reads: count, writes: count, bytesRead: count, bytesWritten: count, errors: count }),
+  /**
+   * reads / writes: the workload's I/Os (fio's count), each once; readCommands / writeCommands: the NVMe commands
+   * they went out as (more when an offloaded queue split I/Os above max_ddp_sgl_len x 4 KiB).
+   */
+  io: z.object({ reads: count, readCommands: count, writes: count, writeCommands: count, bytesRead: count, bytesWritten: count, errors: count }),
   wallSeconds: z.number(),
   simulation: z.object({
     clockMHz: z.number(),

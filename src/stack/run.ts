@@ -43,7 +43,9 @@ export const RunOptionsSchema = z
     /**
      * Bytes per segment of the read buffers, each on a 4 KiB host page (default HOST_PAGE). The driver maps a
      * buffer in the device's pages: a read is offloaded when its segments are a multiple of the page (the last
-     * may be shorter) and it spans at most max_ddp_sgl_len pages; software copies the others.
+     * may be shorter) and it spans at most max_ddp_sgl_len pages; software copies the others. The host splits an
+     * I/O over max_ddp_sgl_len x 4 KiB into several commands (NvmeTcpHost.split), so with 4 KiB device pages no
+     * read is too long.
      */
     pageSize: int(64, 1 << 30).optional(),
     mss: int(64, 9000),
@@ -158,7 +160,7 @@ export async function runStack(options: RunOptions, onProgress?: (line: string) 
         pduSize: o.pduSize ?? DEFAULT_PDU,
         pageSize,
       },
-      io: { reads: io.reads, writes: io.writes, bytesRead: io.bytesRead, bytesWritten: io.bytesWritten, errors: io.failed.read + io.failed.write },
+      io: { reads: io.reads, readCommands: io.readCommands, writes: io.writes, writeCommands: io.writeCommands, bytesRead: io.bytesRead, bytesWritten: io.bytesWritten, errors: io.failed.read + io.failed.write },
       wallSeconds,
       simulation: {
         clockMHz: o.clockMHz,

@@ -37,11 +37,17 @@ export interface IoProgress {
 
 /** What the I/O did and found, and the state the invariants need from before the queues stopped. */
 export interface IoRun {
+  /**
+   * Reads and writes as the workload issued them (fio's I/Os), each counted once; an offloaded queue may split one
+   * into several NVMe commands (NvmeTcpHost.split), counted in readCommands / writeCommands.
+   */
   reads: number;
   writes: number;
+  readCommands: number;
+  writeCommands: number;
   bytesRead: number;
   bytesWritten: number;
-  /** Per queue, each read's length in issue order. */
+  /** Per queue, each read's length in issue order (as issued, before any split). */
   readSizes: number[][];
   /** I/Os that failed or returned other bytes (counts, and the first few in words). */
   failed: { read: number; write: number };
@@ -55,7 +61,7 @@ export interface IoRun {
   noSoftwareCrc: boolean;
   /** Host counters summed over the I/O queues. */
   host: HostCounters;
-  /** Reads by how their data digests were checked. */
+  /** Reads by how their data digests were checked (a split read: its commands' worst verdict). */
   digests: Record<DigestVerdict, number>;
 }
 
@@ -92,6 +98,8 @@ export async function runIo(s: Session, spec: IoSpec, onProgress?: (p: IoProgres
   const r: IoRun = {
     reads: 0,
     writes: 0,
+    readCommands: 0,
+    writeCommands: 0,
     bytesRead: 0,
     bytesWritten: 0,
     readSizes: s.ios.map(() => []),
@@ -154,6 +162,7 @@ export async function runIo(s: Session, spec: IoSpec, onProgress?: (p: IoProgres
           r.readSizes[qi]!.push(bytes);
           const res = await q.host.read(NSID, slba, io.nlb);
           r.reads++;
+          r.readCommands += res.commands;
           r.bytesRead += bytes;
           r.digests[res.digest]++;
           if (res.status !== 0) error(kind, `${where}: status 0x${res.status.toString(16)}`);
@@ -162,6 +171,7 @@ export async function runIo(s: Session, spec: IoSpec, onProgress?: (p: IoProgres
           const data = qrng.bytes(bytes);
           const res = await q.host.write(NSID, slba, data);
           r.writes++;
+          r.writeCommands += res.commands;
           r.bytesWritten += bytes;
           if (res.status !== 0) error(kind, `${where}: status 0x${res.status.toString(16)}`);
           else for (let i = 0; i < io.nlb; i++) written.set(slba + i, data.subarray(i * ns.blockSize, (i + 1) * ns.blockSize));

@@ -106,7 +106,7 @@ describe("run (model)", () => {
     expect(r.code, r.err || r.out).toBe(0);
     const rep = RunReportSchema.parse(JSON.parse(r.out));
     expect(rep.seed).toBe(seed);
-    expect(rep.io).toEqual({ reads: ios, writes: 0, bytesRead: ios * bs, bytesWritten: 0, errors: 0 });
+    expect(rep.io).toEqual({ reads: ios, readCommands: ios, writes: 0, writeCommands: 0, bytesRead: ios * bs, bytesWritten: 0, errors: 0 });
     // 32 KiB = 8 pages of 4 KiB: within the model's 128 device pages, so every read is set up and fully placed.
     expect(rep.workload.pageSize).toBe(4096);
     expect(rep.stats["rx-nvme-tcp-setup"]).toBe(ios);
@@ -124,7 +124,7 @@ describe("run (model)", () => {
     expect(rep.ok).toBe(true);
   });
 
-  it("128 KiB reads (32 device pages) are placed with the default 4 KiB pages; reads over 128 pages fall back to software", async () => {
+  it("128 KiB reads (32 device pages) are placed with the default 4 KiB pages; reads over 128 pages are split into commands of 128 pages, all placed", async () => {
     const run = async (...args: string[]) => {
       const r = await ddpsim("run", "--backend", "model", "--seed", String(seed), "--json", "--no-baseline", ...args);
       expect(r.code, r.err || r.out).toBe(0);
@@ -138,20 +138,23 @@ describe("run (model)", () => {
     expect(rep.offload.placedBytes).toBe(4 * 128 * 1024);
     expect(rep.software.baseline).toBe("counted");
     expect(rep.software.withoutOffload.bytesCopied).toBe(4 * 128 * 1024);
-    // The model's MAX_SGL: a buffer spans at most 128 pages of 4 KiB (512 KiB); one 512-byte block more is a 129th.
-    for (const [bs, fits] of [
-      [512 * 1024, true],
-      [512 * 1024 + 512, false],
-      [1024 * 1024, false],
+    // The model's MAX_SGL: a buffer spans at most 128 pages of 4 KiB (512 KiB). The host caps its commands there
+    // (Linux's max_hw_sectors), so one 512-byte block more is a second command of one block, and 1 MiB is two.
+    for (const [bs, commands] of [
+      [512 * 1024, 1],
+      [512 * 1024 + 512, 2],
+      [1024 * 1024, 2],
     ] as const) {
       const big = await run("--bs", String(bs), "--ios", "2", "--iodepth", "2");
-      expect(big.io, `bs ${bs}`).toEqual({ reads: 2, writes: 0, bytesRead: 2 * bs, bytesWritten: 0, errors: 0 });
-      expect(big.stats["rx-nvme-tcp-setup"], `bs ${bs}`).toBe(fits ? 2 : 0);
-      expect(big.stats["rx-nvme-tcp-setup-fail"], `bs ${bs}`).toBe(fits ? 0 : 2);
-      expect(big.offload.placedBytes, `bs ${bs}`).toBe(fits ? 2 * bs : 0);
-      expect(big.software.withOffload.bytesCopied, `bs ${bs}`).toBe(fits ? 0 : 2 * bs);
+      expect(big.io, `bs ${bs}`).toEqual({ reads: 2, readCommands: 2 * commands, writes: 0, writeCommands: 0, bytesRead: 2 * bs, bytesWritten: 0, errors: 0 });
+      expect(big.stats["rx-nvme-tcp-setup"], `bs ${bs}`).toBe(2 * commands);
+      expect(big.stats["rx-nvme-tcp-setup-fail"], `bs ${bs}`).toBe(0);
+      expect(big.offload.placedBytes, `bs ${bs}`).toBe(2 * bs);
+      expect(big.software.withOffload.bytesCopied, `bs ${bs}`).toBe(0);
       expect(big.ok, `bs ${bs}: ${big.invariants.filter((i) => !i.ok).map((i) => i.detail)}`).toBe(true);
     }
+    const text = await ddpsim("run", "--backend", "model", "--seed", String(seed), "--no-baseline", "--bs", "1m", "--ios", "2", "--iodepth", "2");
+    expect(text.out).toMatch(/I\/O\s+2 reads \(2\.00 MiB, as 4 commands\), 0 writes \(0\.00 MiB\)/);
   });
 
   it("randrw on two queues over a lossy, reordering wire: every invariant holds", async () => {

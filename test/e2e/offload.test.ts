@@ -5,9 +5,10 @@
 // stream TCP delivers equals the stream the target sent; no host byte outside a registered buffer changed; setup
 // == teardown, sk-add == sk-del, and the driver's, host's and device's counters agree; in order, software copies
 // and CRCs no byte of an offloaded read (beyond what the MAX_SEGS limit leaves on the ring). On top, each scenario checks which reads were offloaded against what
-// the limits imply, computed here from the read sizes and the host's segment size alone (page-granular segments,
-// at most MAX_SGL device pages, at or above io_threshold): a refused read is counted as a setup failure and copied
-// by software, every byte of it still right.
+// the limits imply, computed here from the read sizes and the host's segment size alone: on an offloaded queue a
+// read over MAX_SGL x 4 KiB goes out as several commands of at most that (Linux's max_hw_sectors), and each command
+// is set up when its buffer is page-granular and at or above io_threshold; a refused command is counted as a setup
+// failure and copied by software, every byte of it still right.
 
 import { describe, expect, it } from "vitest";
 import { ModelDevice, type OffloadDevice } from "../../src/device/index.js";
@@ -31,12 +32,16 @@ interface Scenario {
   name: string;
   session: Omit<SessionConfig, "seed" | "nic">;
   reads: number;
+  /** Read sizes in blocks: random in [minBlocks (default 1), maxBlocks]. */
+  minBlocks?: number;
   maxBlocks: number;
   inFlight: number;
   /** Bytes per segment of the host's read buffers, each segment on its own 4 KiB page (default 4096). */
   pageSize?: number;
   /** What the scenario is about: some (or all) of its reads must be refused by the driver. */
   refused?: "some" | "all";
+  /** What the scenario is about: some (or all) of its reads must go out as several commands. */
+  split?: "some" | "all";
   caps?: number;
   offload?: boolean;
   /** Model only: the device's io_threshold (for the RTL it is a parameter needing its own build). */
@@ -46,7 +51,8 @@ interface Scenario {
 
 const impaired: WireImpairments = { loss: 0.03, reorder: 0.03, duplicate: 0.03, corrupt: 0.03 };
 const scenarios: Scenario[] = [
-  { name: "one queue, digests on, depth 8, reads up to 1M (over 128 device pages fall back)", session: { hdgst: true, ddgst: true, queueDepth: 8 }, reads: 24, maxBlocks: 2048, inFlight: 12, refused: "some", rtl: true },
+  { name: "one queue, digests on, depth 8, reads up to 1M (over 128 device pages: split into commands of 512K, all placed)", session: { hdgst: true, ddgst: true, queueDepth: 8 }, reads: 24, maxBlocks: 2048, inFlight: 12, split: "some", rtl: true },
+  { name: "1M reads, depth 2: each goes out as two 512K commands, both placed, no setup refused", session: { hdgst: true, ddgst: true, queueDepth: 2 }, reads: 4, minBlocks: 2048, maxBlocks: 2048, inFlight: 2, split: "all", rtl: true },
   { name: "three queues, no digests, depth 4, 512-byte pages (not page-granular: reads over one segment fall back)", session: { hdgst: false, ddgst: false, queueDepth: 4, queues: 3, c2hDataSize: 2048 }, reads: 10, maxBlocks: 16, inFlight: 6, pageSize: 512, refused: "some", rtl: true },
   { name: "depth 1, data digest only, 512-byte PDUs, MSS 536, 8K pages (two device pages each), seq wrap", session: { hdgst: false, ddgst: true, queueDepth: 1, c2hDataSize: 512, mss: 536, targetIsn: 0xffff_d000 }, reads: 12, maxBlocks: 24, inFlight: 3, pageSize: 8192, rtl: true },
   { name: "depth 32, 4K blocks, SUCCESS flag, reordered responses, two queues", session: { hdgst: true, ddgst: true, queueDepth: 32, queues: 2, blockSize: 4096, blocks: 8192, successFlag: true, reorder: true, c2hDataSize: 8192 }, reads: 40, maxBlocks: 16, inFlight: 40, rtl: true },
@@ -69,16 +75,20 @@ async function runScenario(sc: Scenario, i: number, device: OffloadDevice): Prom
   });
   const queues = sc.session.queues ?? 1;
   const bs = sc.session.blockSize ?? 512;
-  const report = await runIo(session, { seed: rng.u32(), rw: "randread", rwmixread: 100, bs: [bs, sc.maxBlocks * bs], iodepth: sc.inFlight, ios: sc.reads * queues });
+  const report = await runIo(session, { seed: rng.u32(), rw: "randread", rwmixread: 100, bs: [(sc.minBlocks ?? 1) * bs, sc.maxBlocks * bs], iodepth: sc.inFlight, ios: sc.reads * queues });
   const failed = (await sessionInvariants(session, report)).filter((i) => !i.ok);
   expect(failed, failed.map((i) => `${i.name}: ${i.detail}`).join("\n")).toEqual([]);
   expect(report.reads).toBe(sc.reads * queues);
 
   const host = report.host;
   const stats = await session.driver!.getStats();
-  const want = expectedOffload(sc, report.readSizes);
-  if (offload && sc.refused === "some") expect(want.refused, "reads the driver must refuse").toBeGreaterThan(0);
-  if (offload && sc.refused === "all") expect(want.offloaded, "reads the driver may take").toBe(0);
+  const want = expectedOffload(sc, offload, report.readSizes);
+  if (offload && sc.refused === "some") expect(want.refused, "commands the driver must refuse").toBeGreaterThan(0);
+  if (offload && sc.refused === "all") expect(want.offloaded, "commands the driver may take").toBe(0);
+  if (offload && sc.split === "some") expect(want.split, "reads that must be split").toBeGreaterThan(0);
+  if (offload && sc.split === "all") expect(want.split, "reads that must be split").toBe(report.reads);
+  if (offload && sc.split) expect(want.refused, "commands the driver must refuse: none, each is within MAX_SGL pages").toBe(0);
+  expect(report.readCommands, "Read commands (reads split at MAX_SGL x 4 KiB on an offloaded queue)").toBe(want.commands);
   expect(stats!["rx-nvme-tcp-sk-add"], "sk-add").toBe(offload ? queues : 0);
   expect(stats!["rx-nvme-tcp-setup"], "setups").toBe(offload ? want.offloaded : 0);
   expect(stats!["rx-nvme-tcp-setup-fail"], "setups refused (not page-granular, or over MAX_SGL pages)").toBe(offload ? want.refused : 0);
@@ -95,25 +105,34 @@ async function runScenario(sc: Scenario, i: number, device: OffloadDevice): Prom
     expect(host.bytesPlaced).toBeLessThan(report.bytesRead);
     expect(stats["rx-nvme-tcp-resync"], "resync requests").toBeGreaterThan(0);
   }
-  console.log(`[e2e ${device.kind}] ${sc.name}: ${report.reads} reads, ${report.bytesRead} bytes, placed ${host.bytesPlaced}, copied ${host.bytesCopied}, CRC'd ${host.bytesCrcd}; ${JSON.stringify(stats)}`);
+  console.log(`[e2e ${device.kind}] ${sc.name}: ${report.reads} reads as ${report.readCommands} commands, ${report.bytesRead} bytes, placed ${host.bytesPlaced}, copied ${host.bytesCopied}, CRC'd ${host.bytesCrcd}; ${JSON.stringify(stats)}`);
 }
 
 /**
- * Which reads the driver takes. A buffer is segments of `pageSize` bytes (the last shorter), each starting on a
- * 4 KiB page, i.e. on a device page: it keeps the page rules when it is one segment or every segment but the last
- * ends on a page (pageSize a multiple of the page), and then spans ceil(len / page) device pages.
+ * The commands the reads go out as, and which of them the driver takes. On an offloaded queue a read is cut into
+ * commands of at most MAX_SGL x 4 KiB (whole blocks; Linux's max_hw_sectors). A command's buffer is segments of
+ * `pageSize` bytes (the last shorter), each starting on a 4 KiB page, i.e. on a device page: it keeps the page
+ * rules when it is one segment or every segment but the last ends on a page (pageSize a multiple of the page), and
+ * then spans ceil(len / page) device pages.
  */
-function expectedOffload(sc: Scenario, sizes: number[][]): { offloaded: number; refused: number; placedBytes: number } {
+function expectedOffload(sc: Scenario, offload: boolean, sizes: number[][]): { commands: number; split: number; offloaded: number; refused: number; placedBytes: number } {
   const segment = sc.pageSize ?? 4096;
-  const out = { offloaded: 0, refused: 0, placedBytes: 0 };
-  for (const len of sizes.flat()) {
-    if (len < (sc.ioThreshold ?? 0)) continue;
-    const granular = len <= segment || segment % DEVICE_PAGE === 0;
-    if (!granular || Math.ceil(len / DEVICE_PAGE) > MAX_SGL) {
-      out.refused++;
-    } else {
-      out.offloaded++;
-      out.placedBytes += len;
+  const block = sc.session.blockSize ?? 512;
+  const cap = offload ? Math.floor((MAX_SGL * 4096) / block) * block : Infinity;
+  const out = { commands: 0, split: 0, offloaded: 0, refused: 0, placedBytes: 0 };
+  for (const read of sizes.flat()) {
+    const parts = Array.from({ length: Math.max(1, Math.ceil(read / cap)) }, (_, k) => Math.min(cap, read - k * cap));
+    out.commands += parts.length;
+    if (parts.length > 1) out.split++;
+    for (const len of parts) {
+      if (len < (sc.ioThreshold ?? 0)) continue;
+      const granular = len <= segment || segment % DEVICE_PAGE === 0;
+      if (!granular || Math.ceil(len / DEVICE_PAGE) > MAX_SGL) {
+        out.refused++;
+      } else {
+        out.offloaded++;
+        out.placedBytes += len;
+      }
     }
   }
   return out;

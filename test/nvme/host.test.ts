@@ -3,9 +3,12 @@
 
 import { describe, expect, it } from "vitest";
 import { crc32c as referenceCrc32c } from "@node-rs/crc32";
+import { HostMemory } from "../../src/contract/host-memory.js";
+import { ModelDevice } from "../../src/device/index.js";
 import { DATA_TRANSFER_ERROR_STATUS, NvmeTcpHost } from "../../src/nvme/host.js";
 import { patternBytes } from "../../src/nvmet/namespace.js";
-import { openSession, type SessionConfig } from "../../src/stack/session.js";
+import { PduFramer } from "../../src/pdu/framer.js";
+import { openSession, type QueuePair, type SessionConfig } from "../../src/stack/session.js";
 import { Rng, seedFromEnv } from "../../src/util/rng.js";
 
 const seed = seedFromEnv();
@@ -81,6 +84,74 @@ describe("software host against the target", () => {
     for (const cid of seen) byTag.set(cid & 0xfff, [...(byTag.get(cid & 0xfff) ?? []), cid >> 12]);
     expect([...byTag.keys()].sort()).toEqual([0, 1, 2, 3]);
     for (const gens of byTag.values()) for (let k = 1; k < gens.length; k++) expect(gens[k]).not.toBe(gens[k - 1]);
+  });
+});
+
+describe("transfer cap of an offloaded queue (Linux: max_hw_sectors = max_ddp_sgl_len x 4 KiB)", () => {
+  /** Every Read / Write command the host sends on this queue from now on, as [kind, slba, nlb (1-based)]. */
+  function tapCommands(q: QueuePair): [string, number, number][] {
+    const seen: [string, number, number][] = [];
+    const framer = new PduFramer({ direction: "H2C", ...q.host.negotiated, maxDataLength: 1 << 30, adoptIcDigests: false });
+    const receive = q.target.receive.bind(q.target);
+    q.target.receive = (bytes) => {
+      for (const { pdu } of framer.push(bytes)) {
+        if (pdu.kind === "CapsuleCmd" && (pdu.sqe.kind === "Read" || pdu.sqe.kind === "Write")) seen.push([pdu.sqe.kind, Number(pdu.sqe.slba), pdu.sqe.nlb + 1]);
+      }
+      receive(bytes);
+    };
+    return seen;
+  }
+
+  // Host segments of 4 KiB and of 8 KiB: the cap counts 4 KiB pages either way. Depth 2: the commands of one
+  // I/O share the queue depth (the third waits for a tag).
+  it.each([
+    { blockSize: 512, pageSize: 4096 },
+    { blockSize: 4096, pageSize: 8192 },
+  ])("a read or write over the cap goes out as ceil(len / cap) commands, each set up for DDP, data right: blocks $blockSize, segments $pageSize", async ({ blockSize, pageSize }) => {
+    const memory = new HostMemory();
+    const session = await openSession({ seed, hdgst: false, ddgst: true, queueDepth: 2, blockSize, blocks: 8192, nic: { device: new ModelDevice(memory), pageSize } });
+    const { io, driver } = session;
+    expect(io.host.offload.ddp).toBe(true);
+    const cap = (await driver!.limits()).maxDdpSglLen * 4096;
+    const perCommand = cap / blockSize;
+    const slba = 7;
+    const nlb = 2 * perCommand + 3; // three commands: two full, one of 3 blocks
+    const want: [number, number][] = [
+      [slba, perCommand],
+      [slba + perCommand, perCommand],
+      [slba + 2 * perCommand, 3],
+    ];
+    const commands = tapCommands(io);
+
+    const r = await io.run(io.host.read(1, slba, nlb));
+    expect(commands).toEqual(want.map(([a, n]) => ["Read", a, n]));
+    expect(r.status).toBe(0);
+    expect(r.commands).toBe(Math.ceil((nlb * blockSize) / cap));
+    expect(Buffer.from(r.data).equals(Buffer.from(patternBytes(1, slba * blockSize, nlb * blockSize)))).toBe(true);
+    expect([r.offloaded, r.placed, r.copied, r.digest]).toEqual([true, nlb * blockSize, 0, "hw-ok"]);
+    expect(io.host.counters).toMatchObject({ ddpSetups: 3, ddpSetupFailures: 0, bytesPlaced: nlb * blockSize, bytesCopied: 0 });
+    const stats = await driver!.getStats();
+    expect([stats["rx-nvme-tcp-setup"], stats["rx-nvme-tcp-setup-fail"], stats["rx-nvme-tcp-teardown"]]).toEqual([3, 0, 3]);
+
+    commands.length = 0;
+    const data = new Rng(seed).bytes(nlb * blockSize);
+    const w = await io.run(io.host.write(1, slba, data));
+    expect([w.status, w.commands]).toEqual([0, 3]);
+    expect(commands).toEqual(want.map(([a, n]) => ["Write", a, n]));
+    expect(Buffer.from(session.namespace.read(slba, nlb)).equals(Buffer.from(data))).toBe(true);
+    expect(io.host.outstanding).toBe(0);
+    await io.run(io.host.stop());
+  });
+
+  it("without offload the same read stays one command", async () => {
+    const session = await openSession({ seed, hdgst: false, ddgst: true, queueDepth: 2, nic: { device: new ModelDevice(new HostMemory()), offload: false } });
+    const { io, driver } = session;
+    const nlb = (2 * (await driver!.limits()).maxDdpSglLen * 4096) / 512 + 3;
+    const commands = tapCommands(io);
+    const r = await io.run(io.host.read(1, 7, nlb));
+    expect(commands).toEqual([["Read", 7, nlb]]);
+    expect([r.status, r.commands, r.offloaded, r.copied]).toEqual([0, 1, false, nlb * 512]);
+    expect(Buffer.from(r.data).equals(Buffer.from(patternBytes(1, 7 * 512, nlb * 512)))).toBe(true);
   });
 });
 
