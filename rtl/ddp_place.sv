@@ -184,13 +184,40 @@ module ddp_place #(
   assign lk_ctx   = 16'(s_ctx);
   assign lk_cid   = s_hdr_cid;
 
+  // Member by member (Yosys reads no named assignment patterns).
+  beat_t s_in;
+  always_comb begin
+    s_in.valid     = s_valid;
+    s_in.data      = s_data;
+    s_in.keep      = s_keep;
+    s_in.last      = s_last;
+    s_in.sof       = s_sof;
+    s_in.beat      = s_beat;
+    s_in.hit       = s_hit;
+    s_in.ctx       = s_ctx;
+    s_in.crc_base  = s_crc_base;
+    s_in.crc_kill  = s_crc_kill;
+    s_in.gap       = s_gap;
+    s_in.hdr_done  = s_hdr_done;
+    s_in.hdr_c2h   = s_hdr_c2h;
+    s_in.hdr_cid   = s_hdr_cid;
+    s_in.hdr_datao = s_hdr_datao;
+    s_in.hdr_datal = s_hdr_datal;
+    s_in.d_valid   = s_d_valid;
+    s_in.d_lo      = s_d_lo;
+    s_in.d_cnt     = s_d_cnt;
+    s_in.d_koff    = s_d_koff;
+    s_in.d_cont    = s_d_cont;
+    s_in.g_present = s_g_present;
+    s_in.g_done    = s_g_done;
+    s_in.g_value   = s_g_value;
+    s_in.rr        = s_rr;
+    s_in.rr_seq    = s_rr_seq;
+  end
+
   always_ff @(posedge clk) begin
     if (adv) begin
-      l_q[0] <= '{valid: s_valid, data: s_data, keep: s_keep, last: s_last, sof: s_sof, beat: s_beat, hit: s_hit,
-                  ctx: s_ctx, crc_base: s_crc_base, crc_kill: s_crc_kill, gap: s_gap, hdr_done: s_hdr_done,
-                  hdr_c2h: s_hdr_c2h, hdr_cid: s_hdr_cid, hdr_datao: s_hdr_datao, hdr_datal: s_hdr_datal,
-                  d_valid: s_d_valid, d_lo: s_d_lo, d_cnt: s_d_cnt, d_koff: s_d_koff, d_cont: s_d_cont,
-                  g_present: s_g_present, g_done: s_g_done, g_value: s_g_value, rr: s_rr, rr_seq: s_rr_seq};
+      l_q[0] <= s_in;
       for (int i = 1; i < LK_LAT; i++) l_q[i] <= l_q[i-1];
     end
     if (rst) begin
@@ -306,14 +333,34 @@ module ddp_place #(
   placed_t r_q [RS_LAT];
   placed_t t;    // the beat in S3
 
+  placed_t b_out;   // what S2 hands the resolve stages
+  always_comb begin
+    b_out.valid   = b.valid;
+    b_out.last    = b.last;
+    b_out.sof     = b.sof;
+    b_out.hit     = b.hit;
+    b_out.place   = place_now;
+    b_out.cont    = b.d_cont;
+    b_out.crc     = fr_crc && caps[ddp_pkg::CAP_DDGST_RX];
+    b_out.crc_ok  = live2 && b.g_done && e_crcv && e_match;
+    b_out.crc_bad = live2 && b.g_done && e_crcv && !e_match;
+    b_out.rr      = b.rr;
+    b_out.data    = b.data;
+    b_out.shift   = e_shift;
+    b_out.keep    = b.keep;
+    b_out.beat    = b.beat;
+    b_out.ctx     = b.ctx;
+    b_out.lo      = b.d_lo;
+    b_out.cnt     = b.d_cnt;
+    b_out.off     = e_datao + b.d_koff;
+    b_out.cid     = e_cid;
+    b_out.rr_seq  = b.rr_seq;
+  end
+
   always_ff @(posedge clk) begin
     if (adv) begin
       if (b.valid) fr_crc_q <= fr_crc;
-      r_q[0] <= '{valid: b.valid, last: b.last, sof: b.sof, hit: b.hit, place: place_now, cont: b.d_cont,
-                  crc: fr_crc && caps[ddp_pkg::CAP_DDGST_RX], crc_ok: live2 && b.g_done && e_crcv && e_match,
-                  crc_bad: live2 && b.g_done && e_crcv && !e_match, rr: b.rr, data: b.data, shift: e_shift,
-                  keep: b.keep, beat: b.beat, ctx: b.ctx, lo: b.d_lo, cnt: b.d_cnt, off: e_datao + b.d_koff,
-                  cid: e_cid, rr_seq: b.rr_seq};
+      r_q[0] <= b_out;
       for (int i = 1; i < RS_LAT; i++) r_q[i] <= r_q[i-1];
     end
     if (rst) begin
