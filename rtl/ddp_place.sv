@@ -1,7 +1,7 @@
 // ddp_place: tag lookup, data digest, placement, ring mask, DMA requests and CQEs (contract sections 3-6).
 //
 // Takes ddp_tracker's per-beat output (S1) and adds these stages, all advancing together on `adv`:
-//   L1-L3  the tag table's lookup of (ctx, cid) for a header that passed (ddp_tag_table, LK_LAT advances); the
+//   L1-L3  the tag table's lookup of (ctx, cid) for a header that passed (ddp_tag_table's 3 advances); the
 //          beat waits beside it.
 //   S2  per-context PDU state (N_CTX entries: running CRC, crc_valid, place decision, the entry's slot and
 //       generation, its page offset, cid, datao), read and written every beat like the tracker's. A header
@@ -12,7 +12,7 @@
 //       The beat's data lanes [d_lo, d_lo + d_cnt) are shifted to lane 0 and fed to the CRC32C core with a
 //       byte count; a digest completing in this beat is compared with the CRC after this beat's data.
 //       Frame accumulation of crc_ok (rule 6). A beat to place asks the tag table where its bytes go (resolve).
-//   R1-R3  the resolve (RS_LAT advances): the page addresses, and whether the entry is still the one the header
+//   R1-R3  the resolve (its 3 advances): the page addresses, and whether the entry is still the one the header
 //          found (a teardown or context delete since makes every later beat of the PDU unplaced).
 //   S3  segment slots (at most MAX_SEGS per frame; a PDU's data in one frame is one segment), ring tkeep mask,
 //       DMA request, CQE at the frame's last beat.
@@ -151,8 +151,6 @@ module ddp_place #(
 
   localparam logic [31:0] CRC_INIT = 32'hFFFFFFFF;
   localparam int          SEG_W    = 16 + 32 + 16 + 16;   // {cid, buf_off, frame_off, len}
-  localparam int          LK_LAT   = 3;                   // ddp_tag_table's lookup latency, in advances
-  localparam int          RS_LAT   = 3;                   // ... and its resolve latency
 
   // ---------------------------------------------------------------------------------------------------------
   // L1-L3: the beat waits for its header's lookup.
@@ -177,7 +175,8 @@ module ddp_place #(
     logic [31:0]       rr_seq;
   } beat_t;
 
-  beat_t l_q [LK_LAT];
+  // L1-L3 as three named registers: Yosys 0.55 loses unpacked arrays of structs.
+  beat_t l1_q, l2_q, l3_q;
   beat_t b;     // the beat in S2
 
   assign lk_valid = s_valid && s_hit && s_hdr_done && s_hdr_c2h;
@@ -217,15 +216,18 @@ module ddp_place #(
 
   always_ff @(posedge clk) begin
     if (adv) begin
-      l_q[0] <= s_in;
-      for (int i = 1; i < LK_LAT; i++) l_q[i] <= l_q[i-1];
+      l1_q <= s_in;
+      l2_q <= l1_q;
+      l3_q <= l2_q;
     end
     if (rst) begin
-      for (int i = 0; i < LK_LAT; i++) l_q[i].valid <= 1'b0;
+      l1_q.valid <= 1'b0;
+      l2_q.valid <= 1'b0;
+      l3_q.valid <= 1'b0;
     end
   end
 
-  assign b = l_q[LK_LAT-1];
+  assign b = l3_q;
 
   // ---------------------------------------------------------------------------------------------------------
   // S2: per-context PDU state.
@@ -330,7 +332,7 @@ module ddp_place #(
     logic [31:0]       rr_seq;
   } placed_t;
 
-  placed_t r_q [RS_LAT];
+  placed_t r1_q, r2_q, r3_q;   // R1-R3, named like L1-L3
   placed_t t;    // the beat in S3
 
   placed_t b_out;   // what S2 hands the resolve stages
@@ -360,15 +362,18 @@ module ddp_place #(
   always_ff @(posedge clk) begin
     if (adv) begin
       if (b.valid) fr_crc_q <= fr_crc;
-      r_q[0] <= b_out;
-      for (int i = 1; i < RS_LAT; i++) r_q[i] <= r_q[i-1];
+      r1_q <= b_out;
+      r2_q <= r1_q;
+      r3_q <= r2_q;
     end
     if (rst) begin
-      for (int i = 0; i < RS_LAT; i++) r_q[i].valid <= 1'b0;
+      r1_q.valid <= 1'b0;
+      r2_q.valid <= 1'b0;
+      r3_q.valid <= 1'b0;
     end
   end
 
-  assign t = r_q[RS_LAT-1];
+  assign t = r3_q;
 
   // ---------------------------------------------------------------------------------------------------------
   // S3: segments, ring mask. A beat is placed only if the entry was still the header's when its slot was read.
