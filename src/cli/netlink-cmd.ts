@@ -5,6 +5,7 @@
 
 import { HostMemory } from "../contract/host-memory.js";
 import { openDevice } from "../device/index.js";
+import { openTxDevice } from "../device/tx-device.js";
 import { NicDriver } from "../driver/driver.js";
 import { type CapName, CAP_NAMES, capBits, capsGet, capsSet, CapsReplySchema, CapsSetOutputSchema, type DdpNetdev, StatsReplySchema } from "../driver/netlink.js";
 import { type Backend, BACKENDS } from "../stack/report.js";
@@ -46,15 +47,23 @@ Options:
   -h, --help           this text
 `;
 
-/** A device and its driver as the netlink family reaches them, with the remembered active caps applied. */
+/**
+ * A device and its driver as the netlink family reaches them (the transmit block attached, as `ddpsim run` has
+ * it), with the remembered active caps applied.
+ */
 async function withNetdev<T>(backend: Backend, fn: (dev: DdpNetdev) => Promise<T>): Promise<T> {
   const device = await openDevice(backend, new HostMemory());
+  const tx = await openTxDevice(backend).catch(async (e: unknown) => {
+    await device.close();
+    throw e;
+  });
   try {
-    const driver = await NicDriver.create(device);
+    const driver = await NicDriver.create(device, { tx });
     const caps = loadState().activeCaps;
     if (caps !== undefined && caps !== driver.caps.active && (await driver.setCaps(caps)) !== 0) throw new CliError(`the device refused the remembered caps ${caps}`);
     return await fn({ ifindex: driver.ifindex, ops: driver });
   } finally {
+    await tx.close();
     await device.close();
   }
 }

@@ -12,8 +12,10 @@ import { formatEthtoolStats } from "./ynl.js";
 export const RUN_HELP = `Usage: ddpsim run [options]
 
 Runs a fio-like workload of NVMe/TCP reads and writes through target, wire, offload device, driver, TCP and
-host, then prints the simulated throughput, the offload ratio, the software work saved, the ulp_ddp
-statistics and whether every invariant held. Exits 1 if an invariant failed.
+host (and back through the NIC's transmit data-digest block, which fills the DDGST of the PDUs the host
+sends when nvme-tcp-ddgst-tx is active), then prints the simulated throughput, the offload ratio, the
+software work saved on receive and transmit, the ulp_ddp statistics and whether every invariant held. Exits 1
+if an invariant failed.
 
 Workload:
   --rw MODE            ${RW_MODES.join(" | ")} (default read)
@@ -31,14 +33,14 @@ Workload:
                        maps a buffer in the device's pages: a read is offloaded when its segments are a multiple
                        of the page (the last may be shorter) and it spans at most max_ddp_sgl_len pages (which
                        the split above ensures with the default 4 KiB device page); software copies the others
-Wire (controller -> host, seeded):
+Wire (both directions of the I/O queues, seeded; what the host sends again goes through the NIC again):
   --mss N              TCP MSS (default 1460)
   --loss RATE          segments lost and retransmitted later (e.g. 0.01 or 1%)
   --reorder RATE       segments swapped with the next one
   --duplicate RATE     segments sent twice
   --corrupt RATE       segments corrupted (bad checksum) and retransmitted later
 Device and output:
-  --backend rtl|model  ddp_top in Verilator (default) or the reference model
+  --backend rtl|model  ddp_top and ddp_tx in Verilator (default) or the reference models
   --clock-mhz MHZ      clock for the simulated throughput (default 250: 16 Gb/s at DATA_W 64)
   --seed N             seed of everything random (default: SEED from the environment, else random)
   --waves FILE         FST waveform of the RTL run
@@ -188,6 +190,8 @@ export function formatRunReport(r: RunReport): string {
     `software      copied ${r.software.withOffload.bytesCopied} bytes (${r.software.withoutOffload.bytesCopied} without offload, ${r.software.savedCopied} saved), ` +
       `CRC'd ${r.software.withOffload.bytesCrcd} bytes (${r.software.withoutOffload.bytesCrcd} without offload, ${r.software.savedCrcd} saved); ` +
       `without offload ${r.software.baseline === "measured" ? "measured on the software receive path" : "counted"}`,
+    `transmit      NIC filled ${r.transmit.nicFilledPdus} data digests (the host left ${r.transmit.hostLeftPdus} PDUs, ${r.transmit.hostLeftBytes} data bytes, to it); ` +
+      `host CRC'd ${r.transmit.withOffloadCrcd} sent bytes (${r.transmit.withoutOffloadCrcd} without offload, ${r.transmit.savedCrcd} saved)`,
     "",
     formatEthtoolStats({ ...Object.fromEntries(Object.entries(r.stats).filter(([k]) => k !== "ifindex")), ...r.hardware }),
     "",

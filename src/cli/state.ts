@@ -14,7 +14,7 @@ import { CliError } from "./args.js";
 
 export const StateSchema = z.object({
   /** Active caps (ULP_DDP_CAP_* bits) set by `caps set`; absent: as the device comes up. */
-  activeCaps: z.number().int().min(0).max(3).optional(),
+  activeCaps: z.number().int().min(0).max(7).optional(),
   /** The device of the last run or replay. */
   last: z
     .object({

@@ -52,6 +52,8 @@ export interface UlpDdpSocket {
   readonly flow: { ipVersion: 4 | 6; srcIp: string; dstIp: string; srcPort: number; dstPort: number };
   /** tcp_sk(sk)->copied_seq: the next in-order byte the application has not yet read. */
   readonly copiedSeq: number;
+  /** tcp_sk(sk)->write_seq: the next byte the ULP will send (a socket that never transmits through the NIC has none). */
+  readonly writeSeq?: number;
 }
 
 /** ulp_ddp_dev_caps: bitmaps of ULP_DDP_CAP_* bits. */

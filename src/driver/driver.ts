@@ -10,10 +10,16 @@
 //   checksums verified by it; the others are checked here.
 // - Device calls are serialised (one at a time, in call order); `busy` / `idle()` tell a caller whether
 //   device work is still in flight.
+// - Transmit (when a transmit data-digest block is attached, docs/tx-contract.md): the driver offers the cap
+//   nvme-tcp-ddgst-tx, adds a TX context for every socket offloaded while it is active, and sends every frame
+//   through the block (TxDigestOffload), which fills the DDGST of the PDUs of those sockets.
 
 import { type AsyncEvent, DeviceError, type OffloadDevice, type RxResult } from "../device/device.js";
 import { ParseError } from "../net/errors.js";
 import { type ParsedFrame, parseFrame } from "../net/frame.js";
+import { TX_N_CTX, type TxDevice } from "../device/tx-device.js";
+import type { TxStats } from "../model/tx-model.js";
+import { TxDigestOffload, type TxOffloadStats } from "./tx-offload.js";
 import {
   CAPS_HW,
   capsSet,
@@ -41,6 +47,7 @@ import {
   NVME_TCP_DATA_DIGEST_ENABLE,
   NVME_TCP_HDR_DIGEST_ENABLE,
   ULP_DDP_CAP_NVME_TCP,
+  ULP_DDP_CAP_NVME_TCP_DDGST_TX,
   ULP_DDP_RESYNC_PENDING,
   type UlpDdpConfig,
   type UlpDdpDevCaps,
@@ -96,6 +103,8 @@ interface SockState {
   sk: UlpDdpSocket;
   ctx: number;
   ulpOps: UlpDdpUlpOps;
+  /** The socket has a TX context (same index) in the transmit block. */
+  tx: boolean;
   /** Set-up requests by CID (until their TEARDOWN_DONE). */
   tags: Map<number, TagState>;
 }
@@ -128,18 +137,24 @@ export class NicDriver implements UlpDdpDevOps {
   private nextCookie = 0;
   private chain: Promise<void> = Promise.resolve();
   private inFlight = 0;
+  /** The transmit block's driver side, and whether nvme-tcp-ddgst-tx is active (on when the block attaches). */
+  private readonly tx: TxDigestOffload | undefined;
+  private txActive: boolean;
 
   private constructor(
     readonly device: OffloadDevice,
     readonly hw: DeviceLimits,
     readonly ifindex: number,
+    txDevice: TxDevice | undefined,
   ) {
+    this.tx = txDevice ? new TxDigestOffload(txDevice) : undefined;
+    this.txActive = txDevice !== undefined;
     this.byCtx = new Array<SockState | undefined>(hw.nCtx).fill(undefined);
     this.freeCtx = Array.from({ length: hw.nCtx }, (_, i) => hw.nCtx - 1 - i);
   }
 
-  /** Reads the device's limits and caps. */
-  static async create(device: OffloadDevice, options: { ifindex?: number } = {}): Promise<NicDriver> {
+  /** Reads the device's limits and caps; `tx` attaches a transmit data-digest block. */
+  static async create(device: OffloadDevice, options: { ifindex?: number; tx?: TxDevice } = {}): Promise<NicDriver> {
     const order = [Limit.maxDdpSglLen, Limit.ioThreshold, Limit.fullCcidRange, Limit.tls, Limit.nCtx, Limit.nTags, Limit.maxSegs, Limit.page];
     const { completions } = await device.commands([...order.map((index, tag) => ({ op: Op.LIMITS_GET, tag, index })), { op: Op.CAPS_GET, tag: order.length }]);
     const v = completions.map((c) => {
@@ -147,8 +162,8 @@ export class NicDriver implements UlpDdpDevOps {
       return Number(c.data);
     });
     const [maxDdpSglLen, ioThreshold, fullCcidRange, tls, nCtx, nTags, maxSegs, page, caps] = v as [number, number, number, number, number, number, number, number, number];
-    const d = new NicDriver(device, { maxDdpSglLen, ioThreshold, fullCcidRange: fullCcidRange !== 0, tls: tls !== 0, nCtx, nTags, maxSegs, page }, options.ifindex ?? 1);
-    d.caps = capsOf(caps);
+    const d = new NicDriver(device, { maxDdpSglLen, ioThreshold, fullCcidRange: fullCcidRange !== 0, tls: tls !== 0, nCtx, nTags, maxSegs, page }, options.ifindex ?? 1, options.tx);
+    d.caps = d.capsOf(caps);
     return d;
   }
 
@@ -198,7 +213,9 @@ export class NicDriver implements UlpDdpDevOps {
       this.freeCtx.push(ctx);
       return fail(errnoOf(c.status));
     }
-    const s: SockState = { sk, ctx, ulpOps, tags: new Map() };
+    const tx = this.tx !== undefined && this.txActive && sk.writeSeq !== undefined && ctx < TX_N_CTX;
+    if (tx) this.tx!.skAdd(ctx, sk.writeSeq!);
+    const s: SockState = { sk, ctx, ulpOps, tx, tags: new Map() };
     this.sockets.set(sk, s);
     this.byCtx[ctx] = s;
     this.counters.skAdd++;
@@ -211,6 +228,7 @@ export class NicDriver implements UlpDdpDevOps {
     const c = await this.command([ctxDel({ tag: this.tag(), ctx: s.ctx })]);
     if (c.status !== Status.OK) throw new DriverError(`CTX_DEL of context ${s.ctx}: status ${c.status}`);
     this.sockets.delete(sk);
+    if (s.tx) this.tx!.skDel(s.ctx);
     this.byCtx[s.ctx] = undefined;
     this.freeCtx.push(s.ctx);
     // CTX_DEL dropped the context's tags without TEARDOWN_DONE: finish what waits for one.
@@ -276,14 +294,46 @@ export class NicDriver implements UlpDdpDevOps {
   async setCaps(bits: number): Promise<number> {
     const c = await this.command([capsSet({ tag: this.tag(), wanted: bits, mask: CAPS_HW })]);
     if (c.status !== Status.OK) return -errnoOf(c.status);
-    this.caps = capsOf(Number(c.data));
+    this.txActive = this.tx !== undefined && (bits & ULP_DDP_CAP_NVME_TCP_DDGST_TX) !== 0;
+    this.caps = this.capsOf(Number(c.data));
     return 0;
   }
 
   async getCaps(): Promise<UlpDdpDevCaps> {
     const c = await this.command([{ op: Op.CAPS_GET, tag: this.tag() }]);
-    this.caps = capsOf(Number(c.data));
+    this.caps = this.capsOf(Number(c.data));
     return { ...this.caps };
+  }
+
+  /** The receive device's caps (CAPS_GET data), with nvme-tcp-ddgst-tx when a transmit block is attached. */
+  private capsOf(data: number): UlpDdpDevCaps {
+    const tx = this.tx ? ULP_DDP_CAP_NVME_TCP_DDGST_TX : 0;
+    return { hw: ((data >> 8) & CAPS_HW) | tx, active: (data & CAPS_HW) | (this.txActive ? tx : 0) };
+  }
+
+  // ---- transmit ----
+
+  /**
+   * Sends frames of socket `sk` (undefined: a socket the driver does not know) through the transmit block; the
+   * frames as they leave the NIC. Without a block they leave as they are.
+   */
+  async transmit(sk: UlpDdpSocket | undefined, frames: readonly Uint8Array[]): Promise<Uint8Array[]> {
+    if (!this.tx) return [...frames];
+    const s = sk ? this.sockets.get(sk) : undefined;
+    for (const f of frames) this.tx.xmit(s?.tx ? s.ctx : undefined, f);
+    return this.tx.flush();
+  }
+
+  /** The peer acknowledged every byte of `sk`'s stream before `seq` (moves the transmit checkpoint). */
+  txAck(sk: UlpDdpSocket, seq: number): void {
+    const s = this.sockets.get(sk);
+    if (s?.tx) this.tx!.ack(s.ctx, seq);
+  }
+
+  /** The transmit block's counters and the driver's, or undefined without a block. */
+  async txStats(): Promise<{ device: TxStats; driver: TxOffloadStats } | undefined> {
+    if (!this.tx) return undefined;
+    return { device: await this.tx.deviceStats(), driver: { ...this.tx.stats } };
   }
 
   async getStats(): Promise<UlpDdpStats> {
@@ -438,10 +488,6 @@ export function placedFrags(sgl: readonly SglEntry[], off: number, len: number):
   const pieces = sglSlices(sgl, off, len);
   if (pieces.reduce((n, p) => n + p.len, 0) < len) throw new DeviceError(`placed bytes [${off}, +${len}) beyond the SGL`);
   return pieces.map((p) => ({ kind: "placed", addr: p.addr, len: p.len }));
-}
-
-function capsOf(data: number): UlpDdpDevCaps {
-  return { hw: (data >> 8) & CAPS_HW, active: data & CAPS_HW };
 }
 
 function errnoOf(status: StatusCode | number): number {

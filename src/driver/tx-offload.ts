@@ -1,16 +1,19 @@
 // The driver's transmit half of the data-digest offload (docs/tx-contract.md section 3): turns the frames the
 // stack sends into the device's transmit queue. Per offloaded socket it keeps, like kTLS's record list, the bytes
-// sent and not yet acknowledged and the PDU state at the acknowledged point; a frame whose first payload byte is
-// not the byte the device expects (a retransmission, or the first new frame after one) is preceded by a RESYNC
-// with the state at that byte, computed from that checkpoint.
+// sent from the first PDU not wholly acknowledged on (`base` is always a PDU's first byte); a frame whose first
+// payload byte is not the byte the device expects (a retransmission, or the first new frame after one) is
+// preceded by a RESYNC with the state at that byte. Acks and resyncs find PDU boundaries from the headers' plen
+// alone; the only CRC the driver computes is over the data of the PDU a resync lands in, before that byte.
 
 import { parseFrame } from "../net/frame.js";
-import { cloneTxState, TxKind, txAdvance, txBoundary, type TxState } from "../model/tx-model.js";
+import { TxKind, txAdvance, txBoundary, TxRegion, type TxStats } from "../model/tx-model.js";
+
+/** The NVMe/TCP common header: type, flags, hlen, pdo, plen. */
+const COMMON_HEADER = 8;
 import type { TxDevice, TxQueueItem } from "../device/tx-device.js";
 
 interface TxSocket {
-  /** State at `base` (the oldest unacknowledged byte). */
-  checkpoint: TxState;
+  /** Sequence number of the first byte of the oldest PDU not wholly acknowledged. */
   base: number;
   /** Bytes from `base` on, as sent. */
   kept: Uint8Array;
@@ -21,13 +24,31 @@ interface TxSocket {
 export interface TxOffloadStats {
   "tx-nvme-tcp-sk-add": number;
   "tx-nvme-tcp-sk-del": number;
-  /** Stream bytes the driver walked (CRC'd when data) to compute resync states. */
+  /** Stream bytes the driver walked (CRC'd when data) to compute resync states: at most one PDU per resync. */
   "tx-nvme-tcp-resync-bytes": number;
 }
 
 /** Serial-number distance b - a (mod 2^32), as a signed 32-bit number. */
 function seqDiff(a: number, b: number): number {
   return ((b - a) | 0);
+}
+
+/**
+ * Offset of the first byte of the PDU that holds byte `at` of `stream` (which starts with a PDU), found from
+ * the headers' plen alone. It stops at a header that is incomplete or that the device would refuse (the walk
+ * from there turns LOST, as the device does).
+ */
+function pduStartAt(stream: Uint8Array, at: number): number {
+  let p = 0;
+  while (p + COMMON_HEADER <= stream.length) {
+    const probe = txBoundary();
+    txAdvance(probe, stream.subarray(p, p + COMMON_HEADER));
+    if (probe.region === TxRegion.LOST) return p;
+    const plen = new DataView(stream.buffer, stream.byteOffset + p).getUint32(4, true);
+    if (p + plen > at) return p;
+    p += plen;
+  }
+  return p;
 }
 
 export class TxDigestOffload {
@@ -39,7 +60,7 @@ export class TxDigestOffload {
 
   /** The socket's next byte (write_seq) is a PDU's first byte. */
   skAdd(ctx: number, writeSeq: number): void {
-    this.sockets.set(ctx, { checkpoint: txBoundary(), base: writeSeq >>> 0, kept: new Uint8Array(0), devSeq: writeSeq >>> 0 });
+    this.sockets.set(ctx, { base: writeSeq >>> 0, kept: new Uint8Array(0), devSeq: writeSeq >>> 0 });
     this.queue.push({ desc: { kind: TxKind.ADD, ctx, seq: writeSeq >>> 0 } });
     this.stats["tx-nvme-tcp-sk-add"]++;
   }
@@ -50,12 +71,11 @@ export class TxDigestOffload {
     this.stats["tx-nvme-tcp-sk-del"]++;
   }
 
-  /** The peer acknowledged every byte before `seq`: the checkpoint moves there. */
+  /** The peer acknowledged every byte before `seq`: the PDUs wholly before it are dropped. */
   ack(ctx: number, seq: number): void {
     const s = this.sockets.get(ctx);
     if (!s) return;
-    const n = Math.min(Math.max(seqDiff(s.base, seq), 0), s.kept.length);
-    txAdvance(s.checkpoint, s.kept.subarray(0, n));
+    const n = pduStartAt(s.kept, Math.min(Math.max(seqDiff(s.base, seq), 0), s.kept.length));
     s.kept = s.kept.slice(n);
     s.base = (s.base + n) >>> 0;
   }
@@ -83,13 +103,19 @@ export class TxDigestOffload {
       s.kept = kept;
     }
     if (seq !== s.devSeq) {
-      const state = cloneTxState(s.checkpoint);
-      txAdvance(state, s.kept.subarray(0, at));
-      this.stats["tx-nvme-tcp-resync-bytes"] += at;
+      const start = pduStartAt(s.kept, at);
+      const state = txBoundary();
+      txAdvance(state, s.kept.subarray(start, at));
+      this.stats["tx-nvme-tcp-resync-bytes"] += at - start;
       this.queue.push({ desc: { kind: TxKind.RESYNC, ctx: ctx!, seq, state } });
     }
     this.queue.push({ desc: { kind: TxKind.FRAME, ctx: ctx!, offload: true, hlen: f.payloadOffset, seq }, frame });
     s.devSeq = (seq + f.payload.length) >>> 0;
+  }
+
+  /** The device's counters. */
+  deviceStats(): Promise<TxStats> {
+    return this.dev.stats();
   }
 
   /** Sends the queue to the device; the frames as they left, in order. */

@@ -40,6 +40,7 @@ import {
   NVME_TCP_HDR_DIGEST_ENABLE,
   ULP_DDP_CAP_NVME_TCP,
   ULP_DDP_CAP_NVME_TCP_DDGST_RX,
+  ULP_DDP_CAP_NVME_TCP_DDGST_TX,
   ULP_DDP_RESYNC_PENDING,
   type UlpDdpDevOps,
   type UlpDdpSocket,
@@ -150,6 +151,11 @@ export interface HostCounters {
   ddpSetupFailures: number;
   /** Resync requests confirmed to the driver. */
   resyncConfirmed: number;
+  /** Data bytes of sent PDUs (H2CData, CapsuleCmd with data) the software CRC32C ran over for their DDGST. */
+  txBytesCrcd: number;
+  /** Sent PDUs whose DDGST was left to the NIC (transmit digest offload), and their data bytes not CRC'd. */
+  txDdgstOffloaded: number;
+  txBytesNotCrcd: number;
 }
 
 /**
@@ -293,6 +299,9 @@ export function newHostCounters(): HostCounters {
     ddpSetups: 0,
     ddpSetupFailures: 0,
     resyncConfirmed: 0,
+    txBytesCrcd: 0,
+    txDdgstOffloaded: 0,
+    txBytesNotCrcd: 0,
   };
 }
 
@@ -351,9 +360,11 @@ export class NvmeTcpHost {
    */
   private readonly failed = new Map<number, Request>();
 
-  // Offload state (facts 2.7): queue flags OFF_DDP / OFF_DDGST_RX, the threshold, resync_tcp_seq, ddgst valid.
+  // Offload state (facts 2.7): queue flags OFF_DDP / OFF_DDGST_RX / OFF_DDGST_TX, the threshold, resync_tcp_seq,
+  // ddgst valid.
   private offDdp = false;
   private offDdgstRx = false;
+  private offDdgstTx = false;
   private ddpThreshold = 0;
   /** Bytes one command may move: ctrl->max_hw_sectors once the queue is offloaded (no cap without offload). */
   private maxTransfer = Infinity;
@@ -410,9 +421,9 @@ export class NvmeTcpHost {
     return this.requests.size + this.awaitingTeardown.size;
   }
 
-  /** Queue flags NVME_TCP_Q_OFF_DDP and NVME_TCP_Q_OFF_DDGST_RX. */
-  get offload(): { ddp: boolean; ddgstRx: boolean } {
-    return { ddp: this.offDdp, ddgstRx: this.offDdgstRx };
+  /** Queue flags NVME_TCP_Q_OFF_DDP, NVME_TCP_Q_OFF_DDGST_RX and NVME_TCP_Q_OFF_DDGST_TX. */
+  get offload(): { ddp: boolean; ddgstRx: boolean; ddgstTx: boolean } {
+    return { ddp: this.offDdp, ddgstRx: this.offDdgstRx, ddgstTx: this.offDdgstTx };
   }
 
   // ---- control path ----
@@ -512,6 +523,7 @@ export class NvmeTcpHost {
     this.offDdp = true;
     this.maxTransfer = limits.maxDdpSglLen * LINUX_DDP_PAGE;
     this.offDdgstRx = this.digests.ddgst && (caps.active & ULP_DDP_CAP_NVME_TCP_DDGST_RX) !== 0;
+    this.offDdgstTx = this.digests.ddgst && (caps.active & ULP_DDP_CAP_NVME_TCP_DDGST_TX) !== 0;
   }
 
   /** nvme_tcp_unoffload_socket: clears the flags, then sk_del. Call when the queue stops (nothing in flight). */
@@ -519,6 +531,7 @@ export class NvmeTcpHost {
     if (!this.offDdp || !this.config.ddp) return;
     this.offDdp = false;
     this.offDdgstRx = false;
+    this.offDdgstTx = false;
     await this.config.ddp.netdev.skDel(this.config.ddp.socket);
   }
 
@@ -655,8 +668,22 @@ export class NvmeTcpHost {
     else this.freeTags.push(req.tag);
   }
 
+  /**
+   * Encodes and sends one PDU. Its DDGST (if it has one) is computed here, or left as a placeholder for the NIC
+   * when the queue has OFF_DDGST_TX (docs/tx-contract.md).
+   */
   private send(pdu: Pdu): void {
-    this.transmit(encodePdu(pdu, this.digests));
+    const bytes = encodePdu(pdu, { ...this.digests, ddgstPlaceholder: this.offDdgstTx });
+    if (bytes[1]! & PduFlags.DDGST) {
+      const dataLength = new DataView(bytes.buffer, bytes.byteOffset).getUint32(4, true) - bytes[3]! - DIGEST_LENGTH;
+      if (this.offDdgstTx) {
+        this.counters.txDdgstOffloaded++;
+        this.counters.txBytesNotCrcd += dataLength;
+      } else {
+        this.counters.txBytesCrcd += dataLength;
+      }
+    }
+    this.transmit(bytes);
   }
 
   // ---- receive path ----

@@ -31,6 +31,8 @@ export const Status = {
   invalidNamespace: cqeStatus(StatusCodeType.Generic, 0x0b),
   sglLengthInvalid: cqeStatus(StatusCodeType.Generic, 0x0f),
   lbaOutOfRange: cqeStatus(StatusCodeType.Generic, 0x80),
+  /** Data transfer error: a write whose data digest did not match. */
+  dataTransferError: cqeStatus(StatusCodeType.Generic, 0x04),
   /** Fabrics Connect: invalid parameters (command specific SC 0x82). */
   connectInvalidParameters: cqeStatus(StatusCodeType.CommandSpecific, 0x82),
 } as const;
@@ -129,6 +131,8 @@ interface PendingWrite {
   slba: number;
   buffer: Uint8Array;
   received: number;
+  /** An H2CData PDU of it failed its data digest. */
+  badDigest: boolean;
 }
 
 export class TargetQueue {
@@ -139,6 +143,11 @@ export class TargetQueue {
   /** Controller id of the queue, after Connect. */
   cntlid: number | undefined;
   qid: number | undefined;
+  /**
+   * PDUs from the host whose data digest did not match (verified in software, always). nvmet fails the command
+   * (nvmet_req_uninit) and tears the queue down; here the command fails with dataTransferError and the queue stays.
+   */
+  ddgstErrors = 0;
 
   private readonly framer: PduFramer;
   private readonly sender: TcpStreamSender;
@@ -250,10 +259,15 @@ export class TargetQueue {
         return;
       }
       case "CapsuleCmd":
+        if (framed.ddgstOk === false) {
+          this.ddgstErrors++;
+          return this.respond(sqeCid(pdu.sqe), Status.dataTransferError);
+        }
         this.command(pdu.sqe, pdu.data);
         return;
       case "H2CData":
-        this.h2cData(pdu.cccid, pdu.datao, pdu.data);
+        if (framed.ddgstOk === false) this.ddgstErrors++;
+        this.h2cData(pdu.cccid, pdu.datao, pdu.data, framed.ddgstOk !== false);
         return;
       case "H2CTermReq":
         throw new Error(`host sent H2CTermReq fes ${pdu.fes}`);
@@ -283,7 +297,7 @@ export class TargetQueue {
           ns.write(slba, data);
           return this.respond(cid, Status.success);
         }
-        this.writes.set(cid, { cid, ns, slba, buffer: new Uint8Array(length), received: 0 });
+        this.writes.set(cid, { cid, ns, slba, buffer: new Uint8Array(length), received: 0, badDigest: false });
         // One R2T for the whole transfer, as Linux nvmet does; the host splits it by maxh2cdata.
         this.queueResponse(cid, { pdu: { kind: "R2T", cccid: cid, ttag: this.nextTtag++ & 0xffff, r2to: 0, r2tl: length } });
         return;
@@ -314,13 +328,15 @@ export class TargetQueue {
     if (!this.config.successFlag) this.respond(cid, Status.success);
   }
 
-  private h2cData(cid: number, datao: number, data: Uint8Array): void {
+  private h2cData(cid: number, datao: number, data: Uint8Array, digestOk: boolean): void {
     const w = this.writes.get(cid);
     if (!w || datao + data.length > w.buffer.length) throw new Error(`H2CData for cid 0x${cid.toString(16)} at [${datao}, ${datao + data.length}) matches no write`);
     w.buffer.set(data, datao);
     w.received += data.length;
+    w.badDigest ||= !digestOk;
     if (w.received < w.buffer.length) return;
     this.writes.delete(cid);
+    if (w.badDigest) return this.respond(cid, Status.dataTransferError);
     w.ns.write(w.slba, w.buffer);
     this.respond(cid, Status.success);
   }

@@ -317,6 +317,11 @@ export interface EncodeOptions extends Partial<DigestOptions> {
   /** The 0's-based alignment the receiver asked for: HPDA for C2H PDUs, CPDA for H2C PDUs. Default 0. */
   pda?: number;
   lies?: PduLies;
+  /**
+   * Leave the DDGST to the NIC (transmit digest offload, docs/tx-contract.md): the field is laid out and flagged
+   * but holds 0, and no CRC is computed.
+   */
+  ddgstPlaceholder?: boolean;
 }
 
 // ---- header validation (shared by the decoder, the framer and the NIC model's predicate) ----
@@ -758,7 +763,7 @@ export function encodePdu(pdu: Pdu, o: EncodeOptions = {}): Uint8Array {
 
   const corrupt = 0xdeadbeef;
   if (hd) writeDigest(out, rule.hlen, crc32c(out.subarray(0, rule.hlen)) ^ (lies.corruptHdgst ? corrupt : 0));
-  if (dd) writeDigest(out, plen - DIGEST_LENGTH, crc32c(body) ^ (lies.corruptDdgst ? corrupt : 0));
+  if (dd && !o.ddgstPlaceholder) writeDigest(out, plen - DIGEST_LENGTH, crc32c(body) ^ (lies.corruptDdgst ? corrupt : 0));
   return out;
 }
 

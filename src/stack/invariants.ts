@@ -1,15 +1,17 @@
 // The end-to-end invariants of DESIGN section 8, in one place, for every whole-stack run: `ddpsim run`,
 // `ddpsim replay`, `make bench` and the end-to-end tests. Each is a named verdict with its evidence in words:
 //
-//   data                  every read returned the right bytes, every write reached the target (the caller
-//                         says what "right" is: the namespace's contents, or the captured stream)
+//   data                  every read returned the right bytes, every write reached the target and every data
+//                         digest it checked was good (the caller says what "right" is: the namespace's
+//                         contents, or the captured stream)
 //   queues healthy        no queue failed, nothing outstanding
 //   wire stream intact    the stream TCP delivered is the stream the sender sent, byte for byte
 //   nothing written outside registered buffers   every guard byte intact
-//   setup == teardown     every setup torn down, every sk_add deleted, no tag held
+//   setup == teardown     every setup torn down, every sk_add deleted (receive and transmit), no tag held
 //   counters add up       host, driver and device agree on setups and placed bytes; every byte read was copied
 //                         or placed; on an in-order wire software neither copies nor CRCs a byte of an
-//                         offloaded read, except what the documented MAX_SEGS limit left on the ring
+//                         offloaded read, except what the documented MAX_SEGS limit left on the ring; the
+//                         transmit block filled every DDGST the host left to it
 
 import type { HostMemory } from "../contract/host-memory.js";
 import type { NicDriver } from "../driver/driver.js";
@@ -61,6 +63,10 @@ export async function stackInvariants(f: StackFacts): Promise<Invariant[]> {
     if (st["rx-nvme-tcp-setup"] !== st["rx-nvme-tcp-teardown"]) teardown.push(`setup ${st["rx-nvme-tcp-setup"]} != teardown ${st["rx-nvme-tcp-teardown"]}`);
     if (st["rx-nvme-tcp-sk-add"] !== st["rx-nvme-tcp-sk-del"]) teardown.push(`sk-add ${st["rx-nvme-tcp-sk-add"]} != sk-del ${st["rx-nvme-tcp-sk-del"]}`);
     if (d.tagsHeld !== 0) teardown.push(`${d.tagsHeld} tags still held by the driver`);
+    const tx = await d.txStats();
+    if (tx && tx.driver["tx-nvme-tcp-sk-add"] !== tx.driver["tx-nvme-tcp-sk-del"]) teardown.push(`tx sk-add ${tx.driver["tx-nvme-tcp-sk-add"]} != tx sk-del ${tx.driver["tx-nvme-tcp-sk-del"]}`);
+    // Every PDU whose DDGST the host left to the NIC got one (a retransmitted digest is filled again).
+    if (tx && tx.device.ddgst < h.txDdgstOffloaded) adds.push(`the NIC filled ${tx.device.ddgst} digests, the host left ${h.txDdgstOffloaded} to it`);
     if (st["rx-nvme-tcp-setup"] !== h.ddpSetups) adds.push(`driver setups ${st["rx-nvme-tcp-setup"]} != host's ${h.ddpSetups}`);
     if (st["rx-nvme-tcp-setup-fail"] !== h.ddpSetupFailures) adds.push(`driver setup-fail ${st["rx-nvme-tcp-setup-fail"]} != host's ${h.ddpSetupFailures}`);
     const placed = d.rx.placedBytes;
@@ -85,14 +91,16 @@ export function sessionInvariants(s: Session, io: IoRun): Promise<Invariant[]> {
   // device, may have reordered it).
   const figures = s.recorder ? sessionFigures(s) : undefined;
   const reads = io.failed.read === 0 ? [] : [`${io.failed.read} reads failed: ${io.errors.read.join("; ")}`];
+  const badDigests = s.ios.reduce((n, q) => n + q.target.ddgstErrors, 0);
   const writes = [
+    ...(badDigests > 0 ? [`the target found ${badDigests} bad data digests`] : []),
     ...(io.failed.write > 0 ? [`${io.failed.write} writes failed: ${io.errors.write.join("; ")}`] : []),
     ...(io.badBlocks.length > 0 ? [`${io.badBlocks.length} written blocks differ in the target's RAM (first LBA ${io.badBlocks[0]})`] : []),
   ];
   return stackInvariants({
     data: [
       { name: "reads return the namespace's bytes", failures: reads, checked: `${io.reads} reads (${io.readCommands} Read commands) compared with the namespace` },
-      { name: "writes reached the namespace", failures: writes, checked: `${io.writtenBlocks} written blocks checked in the target's RAM` },
+      { name: "writes reached the namespace", failures: writes, checked: `${io.writtenBlocks} written blocks checked in the target's RAM, every data digest good` },
     ],
     unhealthy: io.unhealthy,
     streams: s.ios.map((q, i) => ({ who: `queue ${i + 1}`, check: q.stream })),

@@ -1,9 +1,13 @@
 // The shape of a whole-stack run's result (`ddpsim run --json`, make bench), checked before anyone reads it.
 
 import { z } from "zod";
+import { ULP_DDP_TX_STAT_NAMES } from "../contract/ulp-ddp.js";
 import { StatsReplySchema } from "../driver/netlink.js";
 
 const count = z.number().int().min(0);
+
+/** The transmit block's counters and the driver's transmit counters, by their netlink-style names. */
+const TX_STAT_NAMES = [...Object.values(ULP_DDP_TX_STAT_NAMES), "tx-nvme-tcp-sk-add", "tx-nvme-tcp-sk-del", "tx-nvme-tcp-resync-bytes"] as const;
 
 export const InvariantSchema = z.object({ name: z.string(), ok: z.boolean(), detail: z.string() });
 export type Invariant = z.infer<typeof InvariantSchema>;
@@ -75,6 +79,19 @@ export const RunReportSchema = z.object({
     baseline: z.enum(["measured", "counted"]),
     savedCopied: z.number().int(),
     savedCrcd: z.number().int(),
+  }),
+  /** The transmit data-digest offload (docs/tx-contract.md). */
+  transmit: z.object({
+    /** PDUs whose DDGST the host left to the NIC, and their data bytes (the CRC work it did not do). */
+    hostLeftPdus: count,
+    hostLeftBytes: count,
+    /** Digests the transmit block filled (tx-nvme-tcp-ddgst: a retransmitted digest counts again). */
+    nicFilledPdus: count,
+    /** Software CRC32C bytes over sent data, with and without the offload (baseline as for `software`). */
+    withOffloadCrcd: count,
+    withoutOffloadCrcd: count,
+    savedCrcd: z.number().int(),
+    stats: z.object(Object.fromEntries(TX_STAT_NAMES.map((n) => [n, count])) as Record<(typeof TX_STAT_NAMES)[number], typeof count>),
   }),
   stats: StatsReplySchema,
   /** Extra hardware counters (STATS_GET indices beyond the family's). */

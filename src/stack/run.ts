@@ -1,7 +1,8 @@
 // The whole stack as one job (`ddpsim run`, make bench): a fio-like workload through target -> impaired wire ->
-// offload device (RTL or model) -> driver -> TCP -> NVMe/TCP host, then the report: simulated throughput at a
-// stated clock, the offload figures, resyncs, the software work the offload saved (against the same workload on
-// the software receive path), the ulp_ddp statistics and every invariant.
+// offload device (RTL or model) -> driver -> TCP -> NVMe/TCP host, and host -> driver -> transmit data-digest
+// block (same backend) -> target, then the report: simulated throughput at a stated clock, the offload figures,
+// resyncs, the software work the offload saved on receive and transmit (against the same workload on the
+// software paths), the ulp_ddp and transmit statistics and every invariant.
 
 import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
@@ -9,6 +10,8 @@ import { performance } from "node:perf_hooks";
 import { z } from "zod";
 import { HostMemory } from "../contract/host-memory.js";
 import { openDevice, RtlDevice } from "../device/index.js";
+import { openTxDevice } from "../device/tx-device.js";
+import { txStatsByName } from "../contract/ulp-ddp.js";
 import { statsGet } from "../driver/netlink.js";
 import { writePcap } from "../net/pcap.js";
 import { HOST_PAGE } from "../nvme/host-buffer.js";
@@ -52,8 +55,8 @@ export const RunOptionsSchema = z
     impairments: z.object({ loss: rate, reorder: rate, duplicate: rate, corrupt: rate }),
     /** Frames per driver receive call (NAPI weight); default 64. */
     napiBudget: z.number().min(1).optional(),
-    /** Active ulp_ddp caps to set before the queues connect (default: as the device comes up). */
-    caps: int(0, 3).optional(),
+    /** Active ulp_ddp caps to set before the queues connect (default: as the device comes up, all on). */
+    caps: int(0, 7).optional(),
     clockMHz: z.number().positive().max(1e6),
     /** FST waveform of the RTL run, and a pcap of the I/O queues. */
     waves: z.string().optional(),
@@ -110,11 +113,16 @@ export async function runStack(options: RunOptions, onProgress?: (line: string) 
   const memory = new HostMemory();
   const device = await openDevice(o.backend, memory);
   const rtl = device instanceof RtlDevice ? device : undefined;
+  // The transmit data-digest block on the same backend (its own process for the RTL).
+  const tx = await openTxDevice(o.backend).catch(async (e: unknown) => {
+    await device.close();
+    throw e;
+  });
   try {
     const pageSize = o.pageSize ?? HOST_PAGE;
     if (o.waves !== undefined) await rtl!.harness.trace(resolve(o.waves));
     const t0 = performance.now();
-    const nic = { device, pageSize, ...(o.napiBudget !== undefined ? { napiBudget: o.napiBudget } : {}), ...(o.caps !== undefined ? { caps: o.caps } : {}) };
+    const nic = { device, tx, pageSize, ...(o.napiBudget !== undefined ? { napiBudget: o.napiBudget } : {}), ...(o.caps !== undefined ? { caps: o.caps } : {}) };
     const session = await openSession({ ...sessionConfig(o), nic });
     const spec = { seed: o.seed, rw: o.rw, rwmixread: o.rwmixread, bs: o.bs, iodepth: o.iodepth, ios: o.ios };
     const progress = (p: IoProgress): void =>
@@ -131,11 +139,15 @@ export async function runStack(options: RunOptions, onProgress?: (line: string) 
 
     // Without offload software copies every C2HData byte and CRCs it when data digests are on: measured on the
     // same workload through the software receive path, or counted when that run is skipped.
+    // Without offload the host also CRCs the data of every PDU it sends with a digest.
     let without = { bytesCopied: io.host.bytesCopied + io.host.bytesPlaced, bytesCrcd: o.ddgst ? io.bytesRead : 0 };
+    let withoutTxCrcd = io.host.txBytesCrcd + io.host.txBytesNotCrcd;
     if (o.baseline) {
       const plain = await runIo(await openSession({ ...sessionConfig(o), capture: false }), spec);
       without = { bytesCopied: plain.host.bytesCopied, bytesCrcd: plain.host.bytesCrcd };
+      withoutTxCrcd = plain.host.txBytesCrcd;
     }
+    const txStats = (await driver.txStats())!;
     const recorder = session.recorder!;
     const cycles = rtl?.cycles ?? null;
     const dataBits = rtl ? rtl.dataBytes * 8 : null;
@@ -193,6 +205,15 @@ export async function runStack(options: RunOptions, onProgress?: (line: string) 
         savedCopied: without.bytesCopied - io.host.bytesCopied,
         savedCrcd: without.bytesCrcd - io.host.bytesCrcd,
       },
+      transmit: {
+        hostLeftPdus: io.host.txDdgstOffloaded,
+        hostLeftBytes: io.host.txBytesNotCrcd,
+        nicFilledPdus: txStats.device.ddgst,
+        withOffloadCrcd: io.host.txBytesCrcd,
+        withoutOffloadCrcd: withoutTxCrcd,
+        savedCrcd: withoutTxCrcd - io.host.txBytesCrcd,
+        stats: { ...txStatsByName(txStats.device), ...txStats.driver },
+      },
       stats,
       hardware,
       invariants,
@@ -200,6 +221,7 @@ export async function runStack(options: RunOptions, onProgress?: (line: string) 
     };
     return RunReportSchema.parse(report);
   } finally {
+    await tx.close();
     await device.close();
   }
 }

@@ -1,23 +1,29 @@
 // Wires an NVMe/TCP host to the target emulator, for tests and the ddpsim CLI:
 //
-//   host --bytes--> (framed for the capture only) --> TargetQueue
+//   host --bytes--> TcpStreamSender --frames--> transmit path --> ImpairedWire (optional) --> TcpReceiver
+//                                                                                 (reassembly) --> TargetQueue
 //   TargetQueue --frames--> ImpairedWire (optional) --> receive path --> skbs --> TcpReceiver (reassembly)
 //                                                                                  --> host.receiveSkb
 //
 // The receive path (deliverFrames) is either software (parse, drop bad checksums, one ring fragment per
 // frame) or the NIC: the offload device and its driver, shared by every queue of a session, whose skbs may
-// point into the host's read buffers. Everything is seeded; pump() runs the exchange until nothing moves
-// (asynchronously, since a device may answer over a bridge). Every queue checks that the byte stream TCP
-// delivers is the stream the target sent.
+// point into the host's read buffers. The transmit path is the NIC's when there is one (NicDriver.transmit:
+// the transmit data-digest block fills the DDGST of offloaded sockets' PDUs, the MAC their TCP checksums), else
+// the frames as built. The host -> target wire impairs the frames that left the NIC; what TCP sends again (a
+// lost or corrupted frame's retransmission) goes through the NIC again, as Linux's would, the driver resyncing
+// the transmit block. The target's TCP drops frames whose checksum fails. Everything is seeded; pump() runs
+// the exchange until nothing moves (asynchronously, since a device may answer over a bridge). Every queue
+// checks that the byte stream TCP delivers is the stream the target sent.
 
 import type { OffloadDevice } from "../device/device.js";
+import type { TxDevice } from "../device/tx-device.js";
 import { NicDriver } from "../driver/driver.js";
 import { bytesSkb, createSkbReceiver, fragBytes, type Skb } from "../contract/skb.js";
 import type { UlpDdpSocket } from "../contract/ulp-ddp.js";
 import type { HostMemory } from "../contract/host-memory.js";
 import { type FlowAddress, parseFrame, reverseFlow } from "../net/frame.js";
 import { ParseError } from "../net/errors.js";
-import type { TcpReceiver } from "../net/tcp-receiver.js";
+import { type ByteSegment, createByteReceiver, type TcpReceiver } from "../net/tcp-receiver.js";
 import { TcpStreamSender } from "../net/tcp-sender.js";
 import { type HostConfig, NvmeTcpHost } from "../nvme/host.js";
 import { Rng } from "../util/rng.js";
@@ -73,6 +79,8 @@ export class QueuePair {
   readonly host: NvmeTcpHost;
   readonly target: TargetQueue;
   readonly wire: ImpairedWire | undefined;
+  /** The host -> target direction's wire. */
+  readonly hostWire: ImpairedWire | undefined;
   readonly receiver: TcpReceiver<Skb>;
   readonly captured: CapturedFrame[] = [];
   readonly stream = new StreamCheck();
@@ -83,6 +91,10 @@ export class QueuePair {
   droppedFrames = 0;
 
   private readonly hostSender: TcpStreamSender;
+  /** Frames the host wire holds for retransmission (as they left the NIC), and the frame TCP built for each. */
+  private readonly resend = new Map<Uint8Array, Uint8Array>();
+  /** The target's TCP receive side. */
+  private readonly targetReceiver: TcpReceiver<ByteSegment>;
   private readonly outbox: Uint8Array[] = [];
   private readonly capture: boolean;
 
@@ -101,13 +113,20 @@ export class QueuePair {
     this.hostSender = new TcpStreamSender(hostAddr, { isn: config.hostIsn ?? 1000, mss: config.target.mss });
     this.target = new TargetQueue(config.subsystem, { ...config.target, addr: reverseFlow(hostAddr), rng: rng.fork() });
     this.wire = config.impairments ? new ImpairedWire({ ...config.impairments, seed: rng.u32() }) : undefined;
+    this.hostWire = config.impairments ? new ImpairedWire({ ...config.impairments, seed: rng.u32() }) : undefined;
+    this.targetReceiver = createByteReceiver(this.hostSender.nextSeq);
     this.receiver = createSkbReceiver(config.target.isn);
     this.nic = config.nic;
     const receiver = this.receiver;
+    const sender = this.hostSender;
+    const outbox = this.outbox;
     this.socket = {
       flow: { ipVersion: hostAddr.ipVersion, srcIp: hostAddr.dstIp, dstIp: hostAddr.srcIp, srcPort: hostAddr.dstPort, dstPort: hostAddr.srcPort },
       get copiedSeq() {
         return receiver.nextSeq;
+      },
+      get writeSeq() {
+        return (sender.nextSeq + outbox.reduce((n, b) => n + b.length, 0)) >>> 0;
       },
     };
     const nic = config.nic;
@@ -117,14 +136,14 @@ export class QueuePair {
 
   /** Nothing waits to move on this queue (device work aside). */
   get quiet(): boolean {
-    return this.outbox.length === 0 && !this.target.hasPending && (this.wire?.pending ?? 0) === 0;
+    return this.outbox.length === 0 && !this.target.hasPending && (this.wire?.pending ?? 0) === 0 && (this.hostWire?.pending ?? 0) === 0;
   }
 
   /** Moves bytes and frames both ways until nothing moves. */
   async pump(): Promise<void> {
     for (;;) {
       if (this.outbox.length > 0) {
-        for (const bytes of this.outbox.splice(0)) this.hostToTarget(bytes);
+        await this.hostToTarget(this.outbox.splice(0));
       } else if (this.target.hasPending) {
         this.target.ackSeq = this.hostSender.nextSeq;
         const segments = this.target.flush();
@@ -132,6 +151,8 @@ export class QueuePair {
         await this.deliverFrames(segments.flatMap((seg) => (this.wire ? this.wire.push(seg.frame) : [seg.frame])));
       } else if (this.wire && this.wire.pending > 0) {
         await this.deliverFrames(this.wire.flush());
+      } else if (this.hostWire && this.hostWire.pending > 0) {
+        await this.toTarget(this.hostWire.flush());
       } else {
         return;
       }
@@ -143,11 +164,43 @@ export class QueuePair {
     return runQueues([this], op);
   }
 
-  private hostToTarget(bytes: Uint8Array): void {
+  /** The host's bytes as TCP segments, through the NIC and the host -> target wire to the target. */
+  private async hostToTarget(chunks: readonly Uint8Array[]): Promise<void> {
     this.hostSender.ackSeq = this.target.nextSeq;
-    const segments = this.hostSender.send(bytes);
-    if (this.capture) for (const s of segments) this.captured.push({ data: s.frame, from: "host" });
-    this.target.receive(bytes);
+    const built = chunks.flatMap((bytes) => this.hostSender.send(bytes).map((s) => s.frame));
+    const sent = await this.throughNic(built);
+    await this.toTarget(this.hostWire ? sent.flatMap((f, i) => this.pushHostWire(f, built[i]!)) : sent);
+  }
+
+  private async throughNic(frames: Uint8Array[]): Promise<Uint8Array[]> {
+    return this.nic ? this.nic.driver.transmit(this.socket, frames) : frames;
+  }
+
+  /** Puts a frame that left the NIC on the host wire (and keeps what TCP built, should it be resent); what leaves now. */
+  private pushHostWire(sent: Uint8Array, built: Uint8Array): Uint8Array[] {
+    const wire = this.hostWire!;
+    const logAt = wire.log.length;
+    const out = wire.push(sent);
+    const event = wire.log.slice(logAt).find((e) => e.action !== "retransmit")!;
+    if (event.action === "loss" || event.action === "corrupt") this.resend.set(sent, built);
+    return out;
+  }
+
+  /**
+   * Frames off the host wire to the target's TCP, which drops those whose checksum fails. The wire's
+   * retransmission of a lost or corrupted frame is TCP's: the frame it built, through the NIC again.
+   */
+  private async toTarget(frames: readonly Uint8Array[]): Promise<void> {
+    if (frames.length === 0) return;
+    const resent = await this.throughNic(frames.flatMap((f) => this.resend.get(f) ?? []));
+    let k = 0;
+    for (const f of frames) {
+      const wireFrame = this.resend.delete(f) ? resent[k++]! : f;
+      if (this.capture) this.captured.push({ data: wireFrame, from: "host" });
+      const seg = checkedSegment(wireFrame);
+      if (seg) for (const d of this.targetReceiver.receive(seg)) this.target.receive(d.data);
+    }
+    this.nic?.driver.txAck(this.socket, this.targetReceiver.nextSeq);
   }
 
   /** The receive path: frames from the wire in arrival order, through the NIC or the software path, to TCP. */
@@ -179,8 +232,8 @@ export class QueuePair {
   }
 }
 
-/** The software receive path of one frame: parse, drop it if a checksum fails, else its payload as an skb. */
-function softwareSkb(frame: Uint8Array): Skb | undefined {
+/** A TCP frame's payload and sequence number, or undefined when it does not parse or a checksum fails. */
+function checkedSegment(frame: Uint8Array): ByteSegment | undefined {
   let parsed;
   try {
     parsed = parseFrame(frame);
@@ -189,7 +242,13 @@ function softwareSkb(frame: Uint8Array): Skb | undefined {
     return undefined;
   }
   if (!parsed.checksumOk || !parsed.tcp) return undefined;
-  return bytesSkb(parsed.tcp.seq, parsed.payload);
+  return { seq: parsed.tcp.seq, data: parsed.payload };
+}
+
+/** The software receive path of one frame: parse, drop it if a checksum fails, else its payload as an skb. */
+function softwareSkb(frame: Uint8Array): Skb | undefined {
+  const seg = checkedSegment(frame);
+  return seg && bytesSkb(seg.seq, seg.data);
 }
 
 /**
@@ -230,7 +289,7 @@ export interface SessionConfig {
   reorder?: boolean;
   /** The target's first sequence number on the I/O queue (near 2^32 to test wrap). */
   targetIsn?: number;
-  /** Impairments of the I/O queue's controller -> host direction. */
+  /** Impairments of the I/O queue, drawn separately for each direction. */
   impairments?: WireImpairments;
   capture?: boolean;
   /** I/O queues (default 1), each its own TCP connection. */
@@ -248,6 +307,8 @@ export interface SessionNic {
   napiBudget?: number;
   /** Active caps to set (ULP_DDP_CAP_* bits) before the queues connect; default: as the device comes up. */
   caps?: number;
+  /** The NIC's transmit data-digest block (offers nvme-tcp-ddgst-tx); the session does not close it. */
+  tx?: TxDevice;
 }
 
 export interface Session {
@@ -280,7 +341,7 @@ export async function openSession(c: SessionConfig): Promise<Session> {
   };
   const host = { hdgst: c.hdgst, ddgst: c.ddgst, queueDepth: c.queueDepth ?? 32, blockSize, subnqn: SUBNQN };
   const recorder = c.nic ? new FrameRecorder(c.nic.device) : undefined;
-  const driver = recorder ? await NicDriver.create(recorder) : undefined;
+  const driver = recorder ? await NicDriver.create(recorder, c.nic?.tx ? { tx: c.nic.tx } : {}) : undefined;
   if (driver && c.nic?.caps !== undefined) await driver.setCaps(c.nic.caps);
   const nic = (offload: boolean): { nic?: QueueNic } =>
     driver

@@ -226,22 +226,24 @@ describe("caps and stats (model)", () => {
     process.env.DDPSIM_STATE_DIR = mkdtempSync(join(tmp, "state-"));
   };
 
-  it("caps get: both caps in hw and active", async () => {
+  it("caps get: the three caps (the transmit block attached) in hw and active", async () => {
     freshState();
     const r = await ddpsim("caps", "get", "--json");
     expect(r.code).toBe(0);
-    expect(CapsReplySchema.parse(JSON.parse(r.out))).toEqual({ ifindex: 1, hw: ["nvme-tcp", "nvme-tcp-ddgst-rx"], active: ["nvme-tcp", "nvme-tcp-ddgst-rx"] });
+    const all = ["nvme-tcp", "nvme-tcp-ddgst-rx", "nvme-tcp-ddgst-tx"];
+    expect(CapsReplySchema.parse(JSON.parse(r.out))).toEqual({ ifindex: 1, hw: all, active: all });
     const text = await ddpsim("caps", "get");
-    expect(text.out).toBe("{'active': {'nvme-tcp', 'nvme-tcp-ddgst-rx'},\n 'hw': {'nvme-tcp', 'nvme-tcp-ddgst-rx'},\n 'ifindex': 1}");
+    expect(text.out).toBe("{'active': {'nvme-tcp', 'nvme-tcp-ddgst-rx', 'nvme-tcp-ddgst-tx'},\n 'hw': {'nvme-tcp', 'nvme-tcp-ddgst-rx', 'nvme-tcp-ddgst-tx'},\n 'ifindex': 1}");
   });
 
   it("caps set: new = ((active & ~mask) | (wanted & mask)) & hw, notification only on change", async () => {
     const cases: [string[], string[], boolean][] = [
       [["--wanted", "nvme-tcp"], ["nvme-tcp"], true],
-      [["--wanted", "nvme-tcp,nvme-tcp-ddgst-rx"], ["nvme-tcp", "nvme-tcp-ddgst-rx"], false],
-      [["--wanted", "", "--mask", "nvme-tcp-ddgst-rx"], ["nvme-tcp"], true],
-      [["--wanted", "nvme-tcp-ddgst-rx", "--mask", "nvme-tcp"], ["nvme-tcp-ddgst-rx"], true],
-      [["--wanted", "nvme-tcp", "--mask", ""], ["nvme-tcp", "nvme-tcp-ddgst-rx"], false],
+      [["--wanted", "nvme-tcp,nvme-tcp-ddgst-rx,nvme-tcp-ddgst-tx"], ["nvme-tcp", "nvme-tcp-ddgst-rx", "nvme-tcp-ddgst-tx"], false],
+      [["--wanted", "", "--mask", "nvme-tcp-ddgst-rx"], ["nvme-tcp", "nvme-tcp-ddgst-tx"], true],
+      [["--wanted", "", "--mask", "nvme-tcp-ddgst-tx"], ["nvme-tcp", "nvme-tcp-ddgst-rx"], true],
+      [["--wanted", "nvme-tcp-ddgst-rx", "--mask", "nvme-tcp"], ["nvme-tcp-ddgst-rx", "nvme-tcp-ddgst-tx"], true],
+      [["--wanted", "nvme-tcp", "--mask", ""], ["nvme-tcp", "nvme-tcp-ddgst-rx", "nvme-tcp-ddgst-tx"], false],
     ];
     for (const [args, active, ntf] of cases) {
       freshState();
@@ -257,7 +259,7 @@ describe("caps and stats (model)", () => {
     freshState();
     expect((await ddpsim("caps", "set", "--wanted", "", "--mask", "nvme-tcp-ddgst-rx")).code).toBe(0);
     const get = CapsReplySchema.parse(JSON.parse((await ddpsim("caps", "get", "--json")).out));
-    expect(get.active).toEqual(["nvme-tcp"]);
+    expect(get.active).toEqual(["nvme-tcp", "nvme-tcp-ddgst-tx"]);
     // Setting the same again changes nothing: no notification.
     const again = CapsSetOutputSchema.parse(JSON.parse((await ddpsim("caps", "set", "--wanted", "", "--mask", "nvme-tcp-ddgst-rx", "--json")).out));
     expect(again.ntf).toBeNull();

@@ -149,7 +149,7 @@ describe("host offload control path", () => {
     // The ICResp (128 bytes) and the Connect's CapsuleResp (24) were delivered when sk_add ran.
     expect(r.netdev.skAddSeq).toBe((0xffff_ff00 + 128 + 24) >>> 0);
     expect(r.netdev.skAddDgst).toBe(2);
-    expect(r.host.offload).toEqual({ ddp: true, ddgstRx: true });
+    expect(r.host.offload).toEqual({ ddp: true, ddgstRx: true, ddgstTx: false });
 
     r.netdev.log.length = 0;
     void r.host.read(1, 0, 7); // 3584 bytes: below the threshold

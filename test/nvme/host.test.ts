@@ -5,6 +5,8 @@ import { describe, expect, it } from "vitest";
 import { crc32c as referenceCrc32c } from "@node-rs/crc32";
 import { HostMemory } from "../../src/contract/host-memory.js";
 import { ModelDevice } from "../../src/device/index.js";
+import { ModelTxDevice, type TxDevice } from "../../src/device/tx-device.js";
+import { Status } from "../../src/nvmet/controller.js";
 import { DATA_TRANSFER_ERROR_STATUS, NvmeTcpHost } from "../../src/nvme/host.js";
 import { patternBytes } from "../../src/nvmet/namespace.js";
 import { PduFramer } from "../../src/pdu/framer.js";
@@ -12,6 +14,7 @@ import { openSession, type QueuePair, type SessionConfig } from "../../src/stack
 import { Rng, seedFromEnv } from "../../src/util/rng.js";
 
 const seed = seedFromEnv();
+const DATA_TRANSFER_STATUS = Status.dataTransferError;
 console.log(`host.test seed=${seed} (SEED=${seed} to reproduce)`);
 
 const hex = (s: string): Uint8Array => Uint8Array.from(s.trim().split(/\s+/), (b) => parseInt(b, 16));
@@ -152,6 +155,83 @@ describe("transfer cap of an offloaded queue (Linux: max_hw_sectors = max_ddp_sg
     expect(commands).toEqual([["Read", 7, nlb]]);
     expect([r.status, r.commands, r.offloaded, r.copied]).toEqual([0, 1, false, nlb * 512]);
     expect(Buffer.from(r.data).equals(Buffer.from(patternBytes(1, 7 * 512, nlb * 512)))).toBe(true);
+  });
+});
+
+describe("transmit data digests (nvme-tcp-ddgst-tx, docs/tx-contract.md)", () => {
+  const MAXH2CDATA = 8192; // the target's ICResp
+  // In-capsule writes (at most 4096 bytes, one CapsuleCmd PDU each) and R2T writes (H2CData of at most maxh2cdata).
+  const sizes = [512, 4096, 4608, 3 * MAXH2CDATA + 1024];
+  const pdusOf = (n: number): number => (n <= 4096 ? 1 : Math.ceil(n / MAXH2CDATA));
+  const bytes = sizes.reduce((a, b) => a + b, 0);
+  const pdus = sizes.reduce((a, n) => a + pdusOf(n), 0);
+
+  /** A transmit block that fills nothing: frames leave as the host's TCP built them. */
+  const inertTx = (): TxDevice => ({
+    kind: "model",
+    send: async (items) => items.flatMap((i) => (i.frame ? [i.frame] : [])),
+    stats: async () => ({ packets: 0, bytes: 0, ddgst: 0, ooo: 0, resync: 0, badHdr: 0 }),
+    close: async () => undefined,
+  });
+
+  /** Writes `sizes` at distinct LBAs; the statuses, and the host's transmit counters the writes added. */
+  async function writeAll(q: QueuePair, rng: Rng): Promise<{ statuses: number[]; data: Uint8Array[]; added: { crcd: number; left: number; leftBytes: number } }> {
+    const before = { ...q.host.counters };
+    const data = sizes.map((n) => rng.bytes(n));
+    const statuses: number[] = [];
+    for (const [k, d] of data.entries()) statuses.push((await q.run(q.host.write(1, k * 128, d))).status);
+    const c = q.host.counters;
+    return { statuses, data, added: { crcd: c.txBytesCrcd - before.txBytesCrcd, left: c.txDdgstOffloaded - before.txDdgstOffloaded, leftBytes: c.txBytesNotCrcd - before.txBytesNotCrcd } };
+  }
+
+  it("offloaded with the cap: the host CRCs none of its writes' data, the NIC fills every DDGST, the target finds them good", async () => {
+    const tx = new ModelTxDevice();
+    const session = await openSession({ seed, hdgst: true, ddgst: true, nic: { device: new ModelDevice(new HostMemory()), tx } });
+    const { io } = session;
+    expect(io.host.offload).toEqual({ ddp: true, ddgstRx: true, ddgstTx: true });
+    const w = await writeAll(io, new Rng(seed));
+    expect(w.statuses).toEqual(sizes.map(() => 0));
+    expect(w.added).toEqual({ crcd: 0, left: pdus, leftBytes: bytes });
+    for (const [k, d] of w.data.entries()) expect(Buffer.from(session.namespace.read(k * 128, d.length / 512)).equals(Buffer.from(d))).toBe(true);
+    expect(io.target.ddgstErrors).toBe(0);
+    expect((await tx.stats()).ddgst).toBe(pdus);
+    await io.run(io.host.stop());
+  });
+
+  it("the DDGST left to the NIC is a placeholder: through a block that fills nothing the target fails every write (data transfer error)", async () => {
+    const session = await openSession({ seed, hdgst: false, ddgst: true, nic: { device: new ModelDevice(new HostMemory()), tx: inertTx() } });
+    const { io } = session;
+    expect(io.host.offload.ddgstTx).toBe(true);
+    const w = await writeAll(io, new Rng(seed + 1));
+    expect(w.statuses).toEqual(sizes.map(() => DATA_TRANSFER_STATUS));
+    expect(io.target.ddgstErrors).toBe(pdus);
+    expect(w.added).toEqual({ crcd: 0, left: pdus, leftBytes: bytes });
+  });
+
+  it.each([
+    { name: "cap off", caps: 0b011, ddgst: true },
+    { name: "queue not offloaded", offload: false, ddgst: true },
+    { name: "no transmit block", noTx: true, ddgst: true },
+  ])("$name: the host computes every DDGST in software, the NIC fills none", async ({ caps, offload, noTx, ddgst }) => {
+    const tx = new ModelTxDevice();
+    const nic = { device: new ModelDevice(new HostMemory()), ...(noTx ? {} : { tx }), ...(caps !== undefined ? { caps } : {}), ...(offload !== undefined ? { offload } : {}) };
+    const session = await openSession({ seed, hdgst: false, ddgst, nic });
+    const { io } = session;
+    expect(io.host.offload.ddgstTx).toBe(false);
+    const w = await writeAll(io, new Rng(seed + 2));
+    expect(w.statuses).toEqual(sizes.map(() => 0));
+    expect(w.added).toEqual({ crcd: bytes, left: 0, leftBytes: 0 });
+    expect(io.target.ddgstErrors).toBe(0);
+    expect((await tx.stats()).ddgst).toBe(0);
+  });
+
+  it("without data digests nothing is CRC'd or left, whatever the cap", async () => {
+    const session = await openSession({ seed, hdgst: true, ddgst: false, nic: { device: new ModelDevice(new HostMemory()), tx: new ModelTxDevice() } });
+    const { io } = session;
+    expect(io.host.offload).toEqual({ ddp: true, ddgstRx: false, ddgstTx: false });
+    const w = await writeAll(io, new Rng(seed + 3));
+    expect(w.statuses).toEqual(sizes.map(() => 0));
+    expect(w.added).toEqual({ crcd: 0, left: 0, leftBytes: 0 });
   });
 });
 

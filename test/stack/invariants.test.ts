@@ -41,7 +41,7 @@ describe("stackInvariants", () => {
 });
 
 /** The parts of a driver the invariants read: its statistics, the tags it holds, the bytes its CQEs placed. */
-function fakeDriver(placed: number, o: Partial<UlpDdpStats> = {}): NicDriver {
+function fakeDriver(placed: number, o: Partial<UlpDdpStats> = {}, tx: FakeTx = undefined): NicDriver {
   const stats: UlpDdpStats = {
     "rx-nvme-tcp-sk-add": 1,
     "rx-nvme-tcp-sk-add-fail": 0,
@@ -55,8 +55,17 @@ function fakeDriver(placed: number, o: Partial<UlpDdpStats> = {}): NicDriver {
     "rx-nvme-tcp-bytes": placed,
     ...o,
   };
-  return { getStats: async () => stats, tagsHeld: 0, rx: { placedBytes: placed } } as unknown as NicDriver;
+  return { getStats: async () => stats, txStats: async () => tx, tagsHeld: 0, rx: { placedBytes: placed } } as unknown as NicDriver;
 }
+
+/** The transmit counters of a fake driver with a transmit block: `ddgst` digests filled, `add` / `del` TX sockets. */
+function txOf(ddgst: number, add = 1, del = 1): FakeTx {
+  return {
+    device: { packets: 10, bytes: 1000, ddgst, ooo: 0, resync: 0, badHdr: 0 },
+    driver: { "tx-nvme-tcp-sk-add": add, "tx-nvme-tcp-sk-del": del, "tx-nvme-tcp-resync-bytes": 0 },
+  };
+}
+type FakeTx = Awaited<ReturnType<NicDriver["txStats"]>>;
 
 describe("stackInvariants with a NIC", () => {
   const read = 4096;
@@ -78,5 +87,14 @@ describe("stackInvariants with a NIC", () => {
     expect(await failed(facts({ driver: fakeDriver(placed), host: host({ ddpSetups: 3, bytesPlaced: placed, bytesCopied: read - placed }), bytesRead: read }))).toEqual(["counters add up"]);
     expect(await failed(facts({ driver: fakeDriver(placed), host: host({ ddpSetups: 4, bytesPlaced: placed - 1, bytesCopied: read - placed + 1 }), bytesRead: read }))).toEqual(["counters add up"]);
     expect(await failed(facts({ driver: fakeDriver(placed), host: host({ ddpSetups: 4, bytesPlaced: placed, bytesCopied: read - placed, ddpBytesCrcd: 10 }), bytesRead: read }))).toEqual(["counters add up"]);
+  });
+
+  it("with a transmit block: TX sockets added == deleted, and the NIC filled every DDGST the host left to it", async () => {
+    const tx = (t: FakeTx, left: number) => facts({ driver: fakeDriver(placed, {}, t), host: host({ ddpSetups: 4, bytesPlaced: placed, bytesCopied: read - placed, txDdgstOffloaded: left }), bytesRead: read });
+    expect(await failed(tx(txOf(5), 5))).toEqual([]);
+    // A retransmitted digest is filled again: more filled than left is fine.
+    expect(await failed(tx(txOf(6), 5))).toEqual([]);
+    expect(await failed(tx(txOf(4), 5))).toEqual(["counters add up"]);
+    expect(await failed(tx(txOf(5, 2, 1), 5))).toEqual(["setup == teardown"]);
   });
 });
