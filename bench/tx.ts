@@ -5,27 +5,16 @@
 
 import { pathToFileURL } from "node:url";
 import { Harness } from "../src/cosim/index.js";
-import { TX_DESC_FIELDS, txDescFields } from "../src/device/tx-codec.js";
+import { encodeTxDesc, TX_DESC_FIELDS } from "../src/device/tx-codec.js";
 import { TX_N_CTX } from "../src/device/tx-device.js";
 import { TxKind, TxModel } from "../src/model/tx-model.js";
 import { Rng } from "../src/util/rng.js";
-import { txScenario, type TxItem } from "../tb/traffic/tx.js";
+import { txScenario } from "../tb/traffic/tx.js";
 
 const MIXES = [
   { name: "small segments (1..100 B)", maxSegment: 100, maxData: 300 },
   { name: "MTU segments (1..1400 B)", maxSegment: 1400, maxData: 4000 },
 ];
-
-function encodeDesc(item: TxItem, widths: readonly number[]): Uint8Array {
-  const f = txDescFields(item.desc);
-  const out = new Uint8Array(widths.reduce((n, w) => n + w, 0));
-  let at = 0;
-  TX_DESC_FIELDS.forEach((name, i) => {
-    let v = f[name];
-    for (let b = 0; b < widths[i]!; b++, v >>= 8n) out[at++] = Number(v & 0xffn);
-  });
-  return out;
-}
 
 export async function benchTx(seed = 1): Promise<void> {
   const harness = await Harness.spawn({ top: "ddp_tx", params: { DATA_W: 64, N_CTX: TX_N_CTX } });
@@ -44,9 +33,9 @@ export async function benchTx(seed = 1): Promise<void> {
       const adds = sc.items.filter((i) => i.desc.kind === TxKind.ADD);
       const frames = sc.items.filter((i) => i.desc.kind === TxKind.FRAME);
       for (const a of adds) if (a.desc.kind === TxKind.ADD) model.command(a.desc);
-      await harness.send("desc", adds.map((i) => encodeDesc(i, widths)));
+      await harness.send("desc", adds.map((i) => encodeTxDesc(i.desc, widths)));
       await harness.run(1000, [{ idle: "desc" }]);
-      await harness.send("desc", frames.map((i) => encodeDesc(i, widths)));
+      await harness.send("desc", frames.map((i) => encodeTxDesc(i.desc, widths)));
       await harness.send("in", frames.map((i) => i.frame!));
       await harness.run(10_000_000, [{ received: { out: frames.length } }]);
       const ins = await harness.recv("inmon");

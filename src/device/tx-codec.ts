@@ -18,3 +18,15 @@ export function txDescFields(d: TxDescriptor): Record<TxDescField, bigint> {
   }
   return f;
 }
+
+/** The vr_source payload of a descriptor: each field little-endian in its port's bytes (`widths`, in field order). */
+export function encodeTxDesc(d: TxDescriptor, widths: readonly number[]): Uint8Array {
+  const f = txDescFields(d);
+  const out = new Uint8Array(widths.reduce((n, w) => n + w, 0));
+  let at = 0;
+  TX_DESC_FIELDS.forEach((name, i) => {
+    let v = f[name];
+    for (let b = 0; b < widths[i]!; b++, v >>= 8n) out[at++] = Number(v & 0xffn);
+  });
+  return out;
+}

@@ -7,7 +7,7 @@ import { z } from "zod";
 import { Harness } from "../cosim/index.js";
 import { fillTcpChecksum } from "../net/csum-offload.js";
 import { TxKind, TxModel, type TxDescriptor, type TxStats } from "../model/tx-model.js";
-import { TX_DESC_FIELDS, txDescFields } from "./tx-codec.js";
+import { encodeTxDesc, TX_DESC_FIELDS } from "./tx-codec.js";
 import { DeviceError, type DeviceKind } from "./device.js";
 
 /** One item of the transmit queue. */
@@ -94,7 +94,7 @@ export class RtlTxDevice implements TxDevice {
   async send(items: readonly TxQueueItem[]): Promise<Uint8Array[]> {
     const frames = framesOf(items);
     if (items.length === 0) return [];
-    await this.harness.send("desc", items.map((i) => encodeDesc(txDescFields(i.desc), this.widths)));
+    await this.harness.send("desc", items.map((i) => encodeTxDesc(i.desc, this.widths)));
     if (frames.length > 0) await this.harness.send("in", frames);
     const bytes = frames.reduce((n, f) => n + f.length, 0);
     const budget = bytes * CYCLES_PER_BYTE + items.length + BATCH_SLACK;
@@ -114,17 +114,6 @@ export class RtlTxDevice implements TxDevice {
   async close(): Promise<void> {
     await this.harness.close();
   }
-}
-
-/** The vr_source payload: each field little-endian in its port's bytes. */
-function encodeDesc(f: ReturnType<typeof txDescFields>, widths: readonly number[]): Uint8Array {
-  const out = new Uint8Array(widths.reduce((n, w) => n + w, 0));
-  let at = 0;
-  TX_DESC_FIELDS.forEach((name, i) => {
-    let v = f[name];
-    for (let b = 0; b < widths[i]!; b++, v >>= 8n) out[at++] = Number(v & 0xffn);
-  });
-  return out;
 }
 
 export async function openTxDevice(kind: DeviceKind): Promise<TxDevice> {

@@ -7,6 +7,7 @@ import { encodePdu, type Pdu } from "../../src/pdu/pdu.js";
 import { buildTcpFrame, parseFrame, type FlowAddress } from "../../src/net/frame.js";
 import { TxKind, txAdvance, txBoundary, type TxDescriptor, type TxState } from "../../src/model/tx-model.js";
 import type { Rng } from "../../src/util/rng.js";
+import { concat } from "./target.js";
 
 /** One item of the transmit queue: a command, or a frame with its FRAME descriptor. */
 export interface TxItem {
@@ -50,15 +51,6 @@ export function txPduStream(rng: Rng, pdus: number, opts: { maxData?: number; mi
   return { sent, good };
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 /** A socket's flow (host -> controller) with random addressing: IPv4 or IPv6, VLAN or not. */
 export function txFlow(rng: Rng, i: number): FlowAddress {
